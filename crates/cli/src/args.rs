@@ -1,0 +1,135 @@
+//! The command line as parsed, kept apart from what the commands do.
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str =
+    "OpenClaw, the personal AI assistant gateway, built for local models through Ollama.";
+
+const AFTER_HELP: &str = "\
+Quick start with Ollama:
+  ollama pull llama3.3
+  export OLLAMA_API_KEY=ollama-local        # or: openclaw config set models.providers.ollama.apiKey ollama-local
+  openclaw models list
+
+Files live in ~/.openclaw (move them with OPENCLAW_STATE_DIR; the config alone with OPENCLAW_CONFIG_PATH).";
+
+/// `openclaw`.
+#[derive(Debug, Parser)]
+#[command(name = "openclaw", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and change openclaw.json (keeps your comments and layout)
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List models, pick the default and fallbacks
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a value (secrets such as apiKey and tokens are redacted)
+    #[command(
+        after_help = "Examples:\n  openclaw config get gateway.port\n  openclaw config get models.providers.ollama\n  openclaw config get 'agents.defaults.models[\"ollama/llama3.3\"].alias'"
+    )]
+    Get {
+        /// Dotted path, with [n] for array items: `models.providers.ollama.baseUrl`, `a.b[0].c`
+        path: String,
+        /// Print JSON even for plain strings
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a value; VALUE is read as JSON5 when it parses, else as a plain string
+    #[command(
+        after_help = "Examples:\n  openclaw config set models.providers.ollama.apiKey \"ollama-local\"\n  openclaw config set gateway.port 19001            # stored as a number\n  openclaw config set agents.defaults.model '{primary: \"ollama/llama3.3\"}'\n\nThe file is validated before it is replaced; the previous version is kept as openclaw.json.bak."
+    )]
+    Set {
+        path: String,
+        value: String,
+        /// Store VALUE as a string even if it looks like JSON5 (`true`, `123`)
+        #[arg(long)]
+        string: bool,
+    },
+    /// Remove a value
+    Unset { path: String },
+    /// Print the path of the config file in use
+    File,
+    /// Check the config: syntax, unknown keys, types; exit 1 if invalid
+    Validate {
+        /// Machine-readable result
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Show the model catalog (explicit providers + live Ollama discovery)
+    #[command(
+        after_help = "Ollama models are discovered live from /api/tags and /api/show when OLLAMA_API_KEY is set,\nan ollama auth profile exists, or models.providers.ollama.apiKey is set — unless\nmodels.providers.ollama lists `models`. Only models that report the `tools` capability are\nkept; `--all` shows the others with the reason.\n\nEnvironment: OLLAMA_HOST (where Ollama listens), OPENCLAW_DISCOVERY_TIMEOUT (seconds per request, default 5)."
+    )]
+    List(ListArgs),
+    /// Default model, fallbacks, providers and whether each is reachable
+    Status(StatusArgs),
+    /// Set the default model (`provider/model` or an alias)
+    #[command(after_help = "Example:\n  openclaw models set ollama/llama3.3")]
+    Set {
+        /// Model reference, e.g. `ollama/qwen2.5-coder:32b`
+        model: String,
+    },
+    /// Manage the fallback models tried when the default fails
+    #[command(subcommand)]
+    Fallbacks(FallbacksCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Machine-readable output
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+    /// One model reference per line
+    #[arg(long)]
+    pub plain: bool,
+    /// Only this provider's models
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// Only models served from this machine or the local network
+    #[arg(long)]
+    pub local: bool,
+    /// Accepted for compatibility: discovery always runs live
+    #[arg(long)]
+    pub refresh: bool,
+    /// Also list installed Ollama models that discovery left out, with the reason
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+    /// Print only the default model
+    #[arg(long)]
+    pub plain: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FallbacksCommand {
+    /// List the fallbacks in the order they are tried
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Append a fallback
+    Add { model: String },
+    /// Remove a fallback
+    Remove { model: String },
+    /// Remove all fallbacks
+    Clear,
+}

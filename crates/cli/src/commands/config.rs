@@ -1,0 +1,217 @@
+//! `openclaw config get|set|unset|file|validate`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use openclaw_config::{ConfigEditor, ConfigError, ConfigPath, Severity};
+use serde_json::{json, Value};
+
+use crate::args::ConfigCommand;
+use crate::context::Context;
+use crate::output::{self, paint, GOOD};
+
+pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<ExitCode> {
+    let file = &ctx.paths.config_file;
+    match cmd {
+        ConfigCommand::File => {
+            output::out(file.display());
+        }
+        ConfigCommand::Get { path, json } => {
+            let path = ConfigPath::parse(&path)?;
+            let editor = ConfigEditor::open(file)?;
+            let Some(value) = editor.get(&path) else {
+                bail!(ConfigError::PathNotFound {
+                    path: path.as_str().to_string()
+                });
+            };
+            let value = redact(&value, path.last_key());
+            match (&value, json) {
+                (Value::String(s), false) => output::out(s),
+                _ => output::out(serde_json::to_string_pretty(&value)?),
+            }
+        }
+        ConfigCommand::Set {
+            path,
+            value,
+            string,
+        } => {
+            let path = ConfigPath::parse(&path)?;
+            let value = if string {
+                Value::String(value)
+            } else {
+                openclaw_config::parse_cli_value(&value)
+            };
+            let mut editor = ConfigEditor::open(file)?;
+            editor.set(&path, &value)?;
+            for w in editor.save()? {
+                output::warn(w);
+            }
+            let shown = redact(&value, path.last_key());
+            output::out(format!(
+                "{} {} = {} in {}",
+                paint(GOOD, "Set"),
+                path.as_str(),
+                compact(&shown),
+                ctx.show_path(file)
+            ));
+        }
+        ConfigCommand::Unset { path } => {
+            let path = ConfigPath::parse(&path)?;
+            let mut editor = ConfigEditor::open(file)?;
+            editor.unset(&path)?;
+            for w in editor.save()? {
+                output::warn(w);
+            }
+            output::out(format!(
+                "{} {} from {}",
+                paint(GOOD, "Removed"),
+                path.as_str(),
+                ctx.show_path(file)
+            ));
+        }
+        ConfigCommand::Validate { json } => return validate(ctx, json),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
+    let file = &ctx.paths.config_file;
+    let env = |k: &str| ctx.var(k);
+    let result = openclaw_config::load(file, &env);
+    if json {
+        let (valid, exists, errors, warnings) = match &result {
+            Ok(l) => (true, l.exists, Vec::new(), l.warnings.clone()),
+            Err(e) => (false, file.exists(), error_diagnostics(e), Vec::new()),
+        };
+        output::out(serde_json::to_string_pretty(&json!({
+            "path": file,
+            "exists": exists,
+            "valid": valid,
+            "errors": errors,
+            "warnings": warnings,
+        }))?);
+        return Ok(if valid {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    match result {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                output::warn(w);
+            }
+            if loaded.exists {
+                output::out(format!(
+                    "{} {} is a valid OpenClaw config",
+                    paint(GOOD, "ok:"),
+                    ctx.show_path(file)
+                ));
+            } else {
+                output::out(format!(
+                    "{} no config file at {} (an empty config; `openclaw config set` creates it)",
+                    paint(GOOD, "ok:"),
+                    ctx.show_path(file)
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Errors as structured diagnostics for `--json`.
+fn error_diagnostics(e: &ConfigError) -> Vec<Value> {
+    match e {
+        ConfigError::Invalid { diagnostics, .. } => diagnostics
+            .iter()
+            .filter_map(|d| serde_json::to_value(d).ok())
+            .collect(),
+        ConfigError::Syntax {
+            origin,
+            line,
+            column,
+            message,
+        } => vec![json!({
+            "severity": Severity::Error, "path": "", "origin": origin, "line": line, "column": column, "message": message,
+        })],
+        ConfigError::MissingEnvVar {
+            var,
+            key_path,
+            origin,
+            line,
+            column,
+        } => vec![json!({
+            "severity": Severity::Error, "path": key_path, "origin": origin, "line": line, "column": column,
+            "message": format!("environment variable `{var}` is not set"),
+        })],
+        other => vec![json!({"severity": Severity::Error, "message": other.to_string()})],
+    }
+}
+
+/// Keys whose string values are secrets.
+const SECRET_KEYS: &[&str] = &[
+    "apikey",
+    "token",
+    "password",
+    "secret",
+    "key",
+    "accesstoken",
+    "refreshtoken",
+    "bottoken",
+    "webhooktoken",
+    "passphrase",
+];
+
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    SECRET_KEYS.contains(&k.as_str())
+}
+
+/// A reference to a secret (`${VAR}` or an environment variable's name) is not itself secret.
+fn is_reference(s: &str) -> bool {
+    let env_name = s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    env_name || (s.starts_with("${") && s.ends_with('}'))
+}
+
+/// `value` with secret strings replaced; `key` is the name the value sits under, if any.
+pub fn redact(value: &Value, key: Option<&str>) -> Value {
+    match value {
+        Value::String(s) if key.is_some_and(is_secret_key) && !is_reference(s) && !s.is_empty() => {
+            Value::String(format!("<redacted: {} characters>", s.chars().count()))
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), redact(v, Some(k))))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, key)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_but_references_are_shown() {
+        let v = json!({"apiKey": "sk-123", "baseUrl": "http://x", "nested": {"token": "t"}, "env": {"apiKey": "OLLAMA_API_KEY"}, "ref": {"apiKey": "${MY_KEY}"}});
+        let r = redact(&v, None);
+        assert_eq!(r["apiKey"], "<redacted: 6 characters>");
+        assert_eq!(r["baseUrl"], "http://x");
+        assert_eq!(r["nested"]["token"], "<redacted: 1 characters>");
+        assert_eq!(r["env"]["apiKey"], "OLLAMA_API_KEY");
+        assert_eq!(r["ref"]["apiKey"], "${MY_KEY}");
+        assert_eq!(
+            redact(&json!("ollama-local"), Some("apiKey")),
+            json!("<redacted: 12 characters>")
+        );
+    }
+}

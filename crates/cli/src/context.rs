@@ -1,0 +1,107 @@
+//! The effective environment of one command: environment variables (captured once), where
+//! OpenClaw's files are, and the loaded config — resolved before any command runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use openclaw_config::{AuthProfiles, LoadedConfig, StatePaths, DEFAULT_AGENT_ID};
+use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources};
+
+use crate::output;
+
+pub struct Context {
+    vars: HashMap<String, String>,
+    pub paths: StatePaths,
+    home: Option<PathBuf>,
+}
+
+impl Context {
+    /// Captures the process environment.
+    pub fn from_process() -> Self {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: HashMap<String, String>) -> Self {
+        let lookup = |k: &str| vars.get(k).cloned();
+        let paths = StatePaths::from_env(&lookup);
+        let home = vars
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        Self { vars, paths, home }
+    }
+
+    /// An environment variable.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+
+    /// `path` shortened with `~` for display.
+    pub fn show_path(&self, path: &Path) -> String {
+        output::paint(
+            output::PATH,
+            StatePaths::display(path, self.home.as_deref()),
+        )
+    }
+
+    /// Loads and validates the config; prints its warnings (once) to stderr.
+    pub fn load_config(&self) -> Result<LoadedConfig> {
+        let env = |k: &str| self.var(k);
+        let loaded = openclaw_config::load(&self.paths.config_file, &env)?;
+        for w in &loaded.warnings {
+            output::warn(w);
+        }
+        Ok(loaded)
+    }
+
+    /// The auth profiles of the default agent; a broken file is reported and treated as empty,
+    /// so that it never blocks commands that do not need it.
+    pub fn auth_profiles(&self) -> Option<AuthProfiles> {
+        match AuthProfiles::load(&self.paths.auth_profiles(DEFAULT_AGENT_ID)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                output::warn(e);
+                None
+            }
+        }
+    }
+
+    /// Per-request timeout of Ollama discovery (`OPENCLAW_DISCOVERY_TIMEOUT`, seconds).
+    pub fn discovery_timeout(&self) -> Duration {
+        self.var("OPENCLAW_DISCOVERY_TIMEOUT")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(openclaw_models::discovery::DEFAULT_TIMEOUT)
+    }
+
+    /// Builds the model catalog (runs discovery), with a spinner on a terminal.
+    pub fn catalog(&self, loaded: &LoadedConfig, only_provider: Option<String>) -> Result<Catalog> {
+        let profile = self
+            .auth_profiles()
+            .and_then(|p| p.for_provider(openclaw_models::OLLAMA));
+        let env = |k: &str| self.var(k);
+        let sources = CatalogSources {
+            config: &loaded.config,
+            ollama_profile: profile,
+            env: &env,
+        };
+        let options = CatalogOptions {
+            discovery_timeout: self.discovery_timeout(),
+            only_provider,
+            ..CatalogOptions::default()
+        };
+        let _spinner = output::Spinner::start("Discovering Ollama models…");
+        let runtime = runtime()?;
+        Ok(runtime.block_on(build_catalog(&sources, &options)))
+    }
+}
+
+/// A single-threaded runtime: the CLI's network work is a handful of concurrent requests.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}

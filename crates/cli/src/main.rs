@@ -1,0 +1,29 @@
+//! `openclaw`: a thin command line over the library crates.
+
+mod args;
+mod commands;
+mod context;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Context::from_process();
+    let result = match cli.command {
+        Command::Config(cmd) => commands::config::run(&ctx, cmd),
+        Command::Models(cmd) => commands::models::run(&ctx, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            output::error(format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

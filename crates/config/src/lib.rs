@@ -1,0 +1,214 @@
+//! `openclaw.json`: finding it, loading it, checking it strictly, and editing it safely.
+//!
+//! Loading is two-phase, like ripgrep's flags: the raw file ([`Document`], with positions) is
+//! validated against the schema, then resolved (`${VAR}` substituted) into the typed
+//! [`OpenClawConfig`] that the rest of the program reads.
+
+mod auth_profiles;
+mod document;
+pub mod edit;
+mod env_subst;
+mod error;
+mod paths;
+pub mod schema;
+mod store;
+mod types;
+
+pub use auth_profiles::{AuthProfile, AuthProfiles};
+pub use document::{Document, Member, Node, NodeKind};
+pub use edit::{parse_cli_value, ConfigPath};
+pub use env_subst::{substitute, EnvLookup};
+pub use error::{ConfigError, Diagnostic, Severity};
+pub use paths::{StatePaths, DEFAULT_AGENT_ID};
+pub use store::write_atomic;
+pub use types::*;
+
+use std::path::{Path, PathBuf};
+
+/// A config as loaded for a command.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub path: PathBuf,
+    /// False when there is no file yet (an empty config).
+    pub exists: bool,
+    pub document: Document,
+    pub config: OpenClawConfig,
+    /// Keys the original defines that we don't implement yet, and similar notes.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads the config at `path`; a missing file is an empty config.
+pub fn load(path: &Path, env: EnvLookup<'_>) -> Result<LoadedConfig, ConfigError> {
+    let (text, exists) = match std::fs::read_to_string(path) {
+        Ok(text) => (text, true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let checked = check(&text, &path.display().to_string(), Some(env))?;
+    Ok(LoadedConfig {
+        path: path.to_path_buf(),
+        exists,
+        document: checked.document,
+        config: checked.config,
+        warnings: checked.warnings,
+    })
+}
+
+/// The result of checking a config text.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub document: Document,
+    pub config: OpenClawConfig,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses and validates `text`; with `env`, also substitutes `${VAR}`s (without, they are left
+/// as written, which is how a file is checked before it is written).
+pub fn check(text: &str, origin: &str, env: Option<EnvLookup<'_>>) -> Result<Checked, ConfigError> {
+    let document = Document::parse(text, origin)?;
+    let Some(root) = document.root() else {
+        return Ok(Checked {
+            document,
+            config: OpenClawConfig::default(),
+            warnings: Vec::new(),
+        });
+    };
+    let line_col = |offset| document.line_col(offset);
+    let diagnostics = schema::validate(root, origin, &line_col);
+    let (errors, warnings): (Vec<_>, Vec<_>) = diagnostics
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Err(ConfigError::Invalid {
+            origin: origin.to_string(),
+            diagnostics: errors,
+        });
+    }
+    let value = match env {
+        Some(env) => env_subst::resolve(root, env, origin, &line_col)?,
+        None => root.to_value(),
+    };
+    let config: OpenClawConfig =
+        serde_json::from_value(value).map_err(|e| ConfigError::Invalid {
+            origin: origin.to_string(),
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                path: String::new(),
+                origin: origin.to_string(),
+                line: 1,
+                column: 1,
+                message: e.to_string(),
+                hint: None,
+            }],
+        })?;
+    Ok(Checked {
+        document,
+        config,
+        warnings,
+    })
+}
+
+/// An open config file being edited by `openclaw config set/unset` and friends.
+#[derive(Debug, Clone)]
+pub struct ConfigEditor {
+    path: PathBuf,
+    document: Document,
+}
+
+impl ConfigEditor {
+    /// Opens (or starts) the file; it must parse, but need not be valid yet, so that
+    /// `config set`/`unset` can repair an invalid file.
+    pub fn open(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let document = Document::parse(text, &path.display().to_string())?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            document,
+        })
+    }
+
+    /// The current document.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The raw (unsubstituted) value at `path`.
+    pub fn get(&self, path: &ConfigPath) -> Option<serde_json::Value> {
+        edit::get(&self.document, path).map(Node::to_value)
+    }
+
+    /// Sets `path` to `value` in memory.
+    pub fn set(&mut self, path: &ConfigPath, value: &serde_json::Value) -> Result<(), ConfigError> {
+        let text = edit::set(&self.document, path, value)?;
+        self.document = Document::parse(text, &self.path.display().to_string())?;
+        Ok(())
+    }
+
+    /// Removes `path` in memory.
+    pub fn unset(&mut self, path: &ConfigPath) -> Result<(), ConfigError> {
+        let text = edit::unset(&self.document, path)?;
+        self.document = Document::parse(text, &self.path.display().to_string())?;
+        Ok(())
+    }
+
+    /// Validates the edited text and, only if it is valid, writes it atomically, keeping the
+    /// previous file as `openclaw.json.bak`. Returns the warnings of the new text.
+    pub fn save(&self) -> Result<Vec<Diagnostic>, ConfigError> {
+        let checked = check(self.document.text(), &self.path.display().to_string(), None)?;
+        write_atomic(&self.path, self.document.text(), true)?;
+        Ok(checked.warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn missing_file_is_an_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(&dir.path().join("openclaw.json"), &no_env).unwrap();
+        assert!(!loaded.exists);
+        assert!(loaded.config.models.providers.is_empty());
+    }
+
+    #[test]
+    fn failed_validation_leaves_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openclaw.json");
+        let original = "// mine\n{ gateway: { port: 1 } }\n";
+        std::fs::write(&path, original).unwrap();
+        let mut editor = ConfigEditor::open(&path).unwrap();
+        editor
+            .set(
+                &ConfigPath::parse("gateway.port").unwrap(),
+                &serde_json::json!("abc"),
+            )
+            .unwrap();
+        let err = editor.save().unwrap_err().to_string();
+        assert!(
+            err.contains("`gateway.port` must be a whole number"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        assert!(!dir.path().join("openclaw.json.bak").exists());
+    }
+}

@@ -1,0 +1,19 @@
+//! The provider catalog: which models exist, where, and which one the agent uses.
+//!
+//! Explicit `models.providers.*` entries come from the config; the implicit Ollama provider is
+//! discovered live from Ollama's `/api/tags` and `/api/show` (see [`discovery`]).
+
+mod catalog;
+pub mod discovery;
+mod model_ref;
+pub mod ollama_host;
+mod probe;
+mod selection;
+
+pub use catalog::*;
+pub use discovery::{
+    DiscoveredModel, DiscoveryError, DiscoveryReport, DiscoveryRequest, SkipReason, SkippedModel,
+};
+pub use model_ref::{ModelRef, ModelRefError};
+pub use probe::{probe_provider, ProbeResult};
+pub use selection::{same_model, Selection};

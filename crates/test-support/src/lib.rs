@@ -1,0 +1,39 @@
+//! An Ollama-compatible HTTP server for tests and benchmarks.
+//!
+//! Tests of discovery, chat clients, the gateway and the CLI need an Ollama that holds state
+//! (many models, slow or broken ones, a log of what was asked) and answers with the shapes a
+//! real Ollama sends. Every response shape here comes from the fixtures in `fixtures/` (copies
+//! of Ollama's documented examples, shapes synthesised from its Go source, and captures from a
+//! local llama.cpp backend); nothing is invented.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use openclaw_test_support::{Behaviour, ModelSpec, TestServer};
+//! use std::time::Duration;
+//!
+//! let server = TestServer::builder()
+//!     .model(ModelSpec::new("llama3.3"))
+//!     .model(ModelSpec::new("qwen3:8b").capabilities(&["completion", "tools", "thinking"]))
+//!     .model(ModelSpec::new("slow").behaviour(Behaviour::Delay(Duration::from_millis(200))))
+//!     .start()
+//!     .await?;
+//! let base_url = server.url(); // "http://127.0.0.1:PORT"
+//! # let _ = base_url;
+//! # Ok(())
+//! # }
+//! ```
+
+mod behaviour;
+mod chat;
+mod clock;
+mod fixtures;
+mod ollama_api;
+mod server;
+mod spec;
+
+pub use fixtures::{fixture, fixture_models, fixture_path};
+pub use server::{RecordedRequest, TestServer, TestServerBuilder};
+pub use spec::{mixed_models, Behaviour, ModelSpec, Reply};
+
+/// The version `/api/version` reports.
+pub const OLLAMA_VERSION: &str = "0.12.0";

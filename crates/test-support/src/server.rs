@@ -1,0 +1,377 @@
+//! The server's lifecycle and shared state: building, binding, recording requests, changing
+//! the model list while running, and shutting down on drop.
+//!
+//! The server runs on a Tokio runtime of its own rather than the caller's. Dropping the
+//! [`TestServer`] shuts that runtime down in the background, which drops every connection
+//! task — including requests parked forever by [`Behaviour::Hang`] — without blocking, and
+//! works the same from async tests, sync tests and the `ollama-test-server` binary.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::spec::{Behaviour, ModelSpec, Reply};
+use crate::{chat, ollama_api};
+
+/// Bodies larger than this are refused with 413 (chat requests with long histories fit).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One request as the server received it, recorded before it was handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path without the query string, e.g. `/api/show`.
+    pub path: String,
+    /// Header names (lower case) and values, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, decoded as UTF-8 (lossily).
+    pub body: String,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+/// A model being served, with the count of chat requests that have used its script.
+pub(crate) struct ModelEntry {
+    pub(crate) spec: ModelSpec,
+    chat_calls: AtomicUsize,
+}
+
+impl ModelEntry {
+    pub(crate) fn new(spec: ModelSpec) -> Self {
+        ModelEntry {
+            spec,
+            chat_calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// The scripted reply for the next chat request: replies in order, then the last again.
+    pub(crate) fn next_reply(&self) -> Option<&Reply> {
+        let call = self.chat_calls.fetch_add(1, Ordering::Relaxed);
+        self.spec
+            .replies
+            .get(call)
+            .or_else(|| self.spec.replies.last())
+    }
+}
+
+/// State shared by all handlers.
+pub(crate) struct ServerState {
+    models: RwLock<Vec<Arc<ModelEntry>>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) tags_behaviour: Behaviour,
+    pub(crate) ps_context_length: u64,
+    completions: AtomicUsize,
+}
+
+impl ServerState {
+    /// A snapshot of the served models, in the order they were added.
+    pub(crate) fn models(&self) -> Vec<Arc<ModelEntry>> {
+        self.models
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The model a request names, by Ollama's matching rule.
+    pub(crate) fn find(&self, requested: &str) -> Option<Arc<ModelEntry>> {
+        self.models
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|m| m.spec.matches(requested))
+            .cloned()
+    }
+
+    /// A sequence number for `chatcmpl-` ids.
+    pub(crate) fn next_completion_id(&self) -> usize {
+        self.completions.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a model, replacing one with the same listed name (like re-pulling it).
+    fn upsert(&self, spec: ModelSpec) {
+        let entry = Arc::new(ModelEntry::new(spec));
+        let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
+        let listed = entry.spec.listed_name();
+        match models.iter_mut().find(|m| m.spec.listed_name() == listed) {
+            Some(slot) => *slot = entry,
+            None => models.push(entry),
+        }
+    }
+
+    fn remove(&self, name: &str) {
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|m| !m.spec.matches(name));
+    }
+
+    fn record(&self, request: RecordedRequest) {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request);
+    }
+
+    fn recorded(&self) -> Vec<RecordedRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn recorded_count(&self) -> usize {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// The routes, with request recording wrapped around all of them (unknown paths included).
+pub(crate) fn app(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/", get(ollama_api::root))
+        .route("/api/version", get(ollama_api::version))
+        .route("/api/tags", get(ollama_api::tags))
+        .route("/api/show", post(ollama_api::show))
+        .route("/api/ps", get(ollama_api::ps))
+        .route("/api/chat", post(chat::native_chat))
+        .route("/v1/chat/completions", post(chat::openai_chat))
+        .fallback(ollama_api::not_found)
+        .method_not_allowed_fallback(ollama_api::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), record))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Records the request (body included) before any handler runs, so requests that hang or
+/// fail are in the log too.
+async fn record(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    state.record(RecordedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        headers,
+        body: match &bytes {
+            Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Err(_) => String::new(),
+        },
+    });
+    match bytes {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => ollama_api::ollama_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large or unreadable",
+        ),
+    }
+}
+
+/// Configures a [`TestServer`]: its models and server-wide behaviour.
+#[derive(Clone, Debug)]
+pub struct TestServerBuilder {
+    models: Vec<ModelSpec>,
+    tags_behaviour: Behaviour,
+    ps_context_length: u64,
+    port: u16,
+}
+
+impl Default for TestServerBuilder {
+    fn default() -> Self {
+        TestServerBuilder {
+            models: Vec::new(),
+            tags_behaviour: Behaviour::Normal,
+            ps_context_length: 4096,
+            port: 0,
+        }
+    }
+}
+
+impl TestServerBuilder {
+    /// Serve this model.
+    pub fn model(mut self, m: ModelSpec) -> Self {
+        self.models.push(m);
+        self
+    }
+
+    /// Serve these models.
+    pub fn models(mut self, ms: impl IntoIterator<Item = ModelSpec>) -> Self {
+        self.models.extend(ms);
+        self
+    }
+
+    /// How `/api/tags` itself answers.
+    pub fn tags_behaviour(mut self, b: Behaviour) -> Self {
+        self.tags_behaviour = b;
+        self
+    }
+
+    /// The `context_length` `/api/ps` reports for loaded models: Ollama's effective `num_ctx`
+    /// (default 4096, Ollama's default).
+    pub fn ps_context_length(mut self, n: u64) -> Self {
+        self.ps_context_length = n;
+        self
+    }
+
+    /// Listen on this port of 127.0.0.1 (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving. Returns once the socket is bound, so requests made
+    /// right after are answered.
+    pub async fn start(self) -> std::io::Result<TestServer> {
+        self.launch()
+    }
+
+    /// [`TestServerBuilder::start`] for synchronous tests (for example ones that run the CLI
+    /// binary with `assert_cmd`): the server runs on its own threads either way.
+    pub fn start_blocking(self) -> std::io::Result<TestServer> {
+        self.launch()
+    }
+
+    fn launch(self) -> std::io::Result<TestServer> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ollama-test-server")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let state = Arc::new(ServerState {
+            models: RwLock::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
+            tags_behaviour: self.tags_behaviour,
+            ps_context_length: self.ps_context_length,
+            completions: AtomicUsize::new(0),
+        });
+        for spec in self.models {
+            state.upsert(spec);
+        }
+        let router = app(state.clone());
+        runtime.spawn(async move {
+            // Only returns on a fatal accept error; the test then sees connection failures.
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(TestServer {
+            addr,
+            state,
+            runtime: Some(runtime),
+        })
+    }
+}
+
+/// A running Ollama-compatible server on 127.0.0.1. Dropping it shuts it down, closing open
+/// connections (hanging requests included) without waiting for them.
+pub struct TestServer {
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl TestServer {
+    /// Starts configuring a server.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request received so far, in order, including ones still being answered.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.recorded()
+    }
+
+    /// How many requests have been received.
+    pub fn request_count(&self) -> usize {
+        self.state.recorded_count()
+    }
+
+    /// Adds a model while running (as `ollama pull` would); replaces one with the same name.
+    pub fn add_model(&self, m: ModelSpec) {
+        self.state.upsert(m);
+    }
+
+    /// Removes a model while running (as `ollama rm` would); `llama3.3` removes
+    /// `llama3.3:latest`.
+    pub fn remove_model(&self, name: &str) {
+        self.state.remove(name);
+    }
+
+    /// The listed names of the models currently served.
+    pub fn model_names(&self) -> Vec<String> {
+        self.state
+            .models()
+            .iter()
+            .map(|m| m.spec.listed_name())
+            .collect()
+    }
+}
+
+impl fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestServer")
+            .field("url", &self.url())
+            .field("requests", &self.request_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Never blocks, and is allowed inside another runtime's async context.
+            runtime.shutdown_background();
+        }
+    }
+}
