@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<ExitCode> {
             let shown = redact(&value, path.last_key());
             output::out(format!(
                 "{} {} = {} in {}",
-                paint(GOOD, "Set"),
+                paint(GOOD, "Updated"),
                 path.as_str(),
                 compact(&shown),
                 ctx.show_path(file)
@@ -102,15 +102,11 @@ fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
                 output::warn(w);
             }
             if loaded.exists {
-                output::out(format!(
-                    "{} {} is a valid OpenClaw config",
-                    paint(GOOD, "ok:"),
-                    ctx.show_path(file)
-                ));
+                output::out(format!("{} {}", paint(GOOD, "Config valid:"), ctx.show_path(file)));
             } else {
                 output::out(format!(
-                    "{} no config file at {} (an empty config; `openclaw config set` creates it)",
-                    paint(GOOD, "ok:"),
+                    "{} no file at {} yet (an empty config; `openclaw config set` creates it)",
+                    paint(GOOD, "Config valid:"),
                     ctx.show_path(file)
                 ));
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use openclaw_config::{ApiKind, ConfigEditor, ConfigPath, Cost, InputKind, LoadedConfig};
 use openclaw_models::{
-    probe_provider, Catalog, CatalogModel, DiscoveryOutcome, ModelRef, ProbeResult, ProviderInfo,
+    probe_provider, Catalog, DiscoveryOutcome, ModelRef, ProbeResult, ProviderInfo,
     ProviderSource, Selection, SkipReason,
 };
 use serde::Serialize;
@@ -600,8 +600,8 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
                 );
             } else {
                 output::out(format!("Fallbacks ({}):", list.len()));
-                for (i, f) in list.iter().enumerate() {
-                    output::out(format!("  {}. {f}", i + 1));
+                for f in &list {
+                    output::out(format!("- {f}"));
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -712,9 +712,6 @@ fn remove_fallback(editor: &mut ConfigEditor, r: &ModelRef) -> Result<bool> {
     }
     Ok(false)
 }
-
-#[allow(dead_code)]
-fn is_catalog_model(_: &CatalogModel) {}
 
 #[cfg(test)]
 mod tests {
