@@ -102,7 +102,11 @@ fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
                 output::warn(w);
             }
             if loaded.exists {
-                output::out(format!("{} {}", paint(GOOD, "Config valid:"), ctx.show_path(file)));
+                output::out(format!(
+                    "{} {}",
+                    paint(GOOD, "Config valid:"),
+                    ctx.show_path(file)
+                ));
             } else {
                 output::out(format!(
                     "{} no file at {} yet (an empty config; `openclaw config set` creates it)",

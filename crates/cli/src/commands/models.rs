@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use openclaw_config::{ApiKind, ConfigEditor, ConfigPath, Cost, InputKind, LoadedConfig};
 use openclaw_models::{
-    probe_provider, Catalog, DiscoveryOutcome, ModelRef, ProbeResult, ProviderInfo,
-    ProviderSource, Selection, SkipReason,
+    probe_provider, Catalog, DiscoveryOutcome, ModelRef, ProbeResult, ProviderInfo, ProviderSource,
+    Selection, SkipReason,
 };
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -344,7 +344,13 @@ pub fn argv(words: &[String]) -> Vec<&str> {
 fn shell_words_follow_the_seed_blocks() {
     assert_eq!(
         shell_words(r#"openclaw config set models.providers.ollama.apiKey "ollama-local""#),
-        ["openclaw", "config", "set", "models.providers.ollama.apiKey", "ollama-local"]
+        [
+            "openclaw",
+            "config",
+            "set",
+            "models.providers.ollama.apiKey",
+            "ollama-local"
+        ]
     );
     assert_eq!(
         shell_words(r#"export OLLAMA_API_KEY="ollama-local""#),

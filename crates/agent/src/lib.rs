@@ -1,0 +1,15 @@
+//! The agent: a loop over a model and four tools, with transcripts, compaction and fallback.
+
+mod compaction;
+mod exec;
+mod runner;
+mod session;
+mod tools;
+mod workspace;
+
+pub use compaction::{estimate_tokens, needs_compaction};
+pub use exec::{ExecAsk, ExecPolicy, ExecSecurity, DEFAULT_SAFE_BINS};
+pub use runner::*;
+pub use session::{new_session_id, now_ms, Entry, Session, SessionError, TRANSCRIPT_VERSION};
+pub use tools::{run_tool, tool_specs, Approver, NoApprover, ToolContext, ToolOutcome};
+pub use workspace::{OutsideWorkspace, Workspace};

