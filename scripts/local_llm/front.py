@@ -38,6 +38,8 @@ import gguf  # noqa: E402
 OLLAMA_VERSION = "0.12.0"
 UPSTREAM_TIMEOUT = 900  # seconds without a byte from llama.cpp before giving up
 SHOW_MAX_ARRAY = 16  # arrays longer than this are null in /api/show unless verbose
+DEFAULT_MAX_TOKENS = 512  # --max-tokens: cap for requests that set none (0: no cap)
+PROMPT_CACHE = True  # --no-prompt-cache: every request evaluates its whole prompt afresh
 
 # name -> (template file, thinking?)
 MODEL_SPECS = [
@@ -256,6 +258,15 @@ def prepare_openai(body, model):
     body = dict(body)
     body["model"] = model.name
     body.setdefault("temperature", 0)
+    if DEFAULT_MAX_TOKENS > 0 and not any(
+        isinstance(body.get(k), int) and body[k] >= 0 for k in ("max_tokens", "max_completion_tokens", "n_predict")
+    ):
+        # a 135M model can repeat itself until the context is full (minutes): cap by default
+        body["max_tokens"] = DEFAULT_MAX_TOKENS
+    if not PROMPT_CACHE:
+        # reusing a cached prefix changes the batch shapes and so, slightly, the numerics:
+        # without it the same request always gives the same answer, whatever came before
+        body.setdefault("cache_prompt", False)
     reasoning = body.pop("reasoning", None)
     if isinstance(reasoning, dict) and reasoning.get("effort") and "reasoning_effort" not in body:
         body["reasoning_effort"] = reasoning["effort"]
@@ -412,7 +423,9 @@ class Front(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ollama-llamacpp-front/1"
-    sys_version = ""
+
+    def version_string(self):
+        return self.server_version
     models = {}  # name -> Model, set in main
     default_model = None
 
@@ -719,6 +732,10 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/v1/completions":
                 body = dict(body, model=model.name)
                 body.setdefault("temperature", 0)
+                if DEFAULT_MAX_TOKENS > 0 and body.get("max_tokens") is None and body.get("n_predict") is None:
+                    body["max_tokens"] = DEFAULT_MAX_TOKENS
+                if not PROMPT_CACHE:
+                    body.setdefault("cache_prompt", False)
             raw = dumps(body).encode()
         self.passthrough(model, path, raw)
 
@@ -781,7 +798,13 @@ def main():
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--think-budget", type=int, default=24, help="reasoning tokens for the -think model")
+    ap.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
+                    help="max_tokens for requests that set none (0: no cap)")
+    ap.add_argument("--no-prompt-cache", action="store_true",
+                    help="evaluate every prompt afresh: slower, but answers independent of earlier requests")
     args = ap.parse_args()
+    globals()["DEFAULT_MAX_TOKENS"] = args.max_tokens
+    globals()["PROMPT_CACHE"] = not args.no_prompt_cache
 
     os.makedirs(args.state_dir, exist_ok=True)
     ready_file = os.path.join(args.state_dir, "front.json")

@@ -14,9 +14,19 @@ use crate::session::{now_ms, Entry, Session};
 pub fn estimate_tokens(messages: &[ChatMessage], tools: &[ToolSpec]) -> u64 {
     let chars: usize = messages
         .iter()
-        .map(|m| m.content.len() + m.tool_calls.iter().map(|c| c.name.len() + c.raw_arguments.len() + 16).sum::<usize>() + 16)
+        .map(|m| {
+            m.content.len()
+                + m.tool_calls
+                    .iter()
+                    .map(|c| c.name.len() + c.raw_arguments.len() + 16)
+                    .sum::<usize>()
+                + 16
+        })
         .sum::<usize>()
-        + tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len() + 16).sum::<usize>();
+        + tools
+            .iter()
+            .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len() + 16)
+            .sum::<usize>();
     (chars as u64).div_ceil(4)
 }
 
@@ -40,7 +50,12 @@ Write only the summary.";
 ///
 /// Keeps the current turn (from the last user message on). If the model cannot write the
 /// summary, a plain note stands in, so compaction never blocks the conversation.
-pub async fn compact(session: &mut Session, client: &ModelClient, model: &str, budget: u64) -> std::io::Result<Option<Entry>> {
+pub async fn compact(
+    session: &mut Session,
+    client: &ModelClient,
+    model: &str,
+    budget: u64,
+) -> std::io::Result<Option<Entry>> {
     let convo_total = session.message_count();
     let history = session.history();
     let already = session.replaced_so_far();
@@ -60,7 +75,10 @@ pub async fn compact(session: &mut Session, client: &ModelClient, model: &str, b
         };
         transcript.push_str(&format!("{who}: {}\n", m.content));
         for c in &m.tool_calls {
-            transcript.push_str(&format!("Assistant called {}({})\n", c.name, c.raw_arguments));
+            transcript.push_str(&format!(
+                "Assistant called {}({})\n",
+                c.name, c.raw_arguments
+            ));
         }
     }
     // The summary request itself must fit: keep the newest part of the text.
@@ -74,7 +92,10 @@ pub async fn compact(session: &mut Session, client: &ModelClient, model: &str, b
     }
     let request = ChatRequest {
         model: model.to_string(),
-        messages: vec![ChatMessage::system(SUMMARY_PROMPT), ChatMessage::user(transcript)],
+        messages: vec![
+            ChatMessage::system(SUMMARY_PROMPT),
+            ChatMessage::user(transcript),
+        ],
         tools: Vec::new(),
         thinking: None,
         max_tokens: Some((budget / 4).clamp(128, 1024)),
@@ -83,16 +104,26 @@ pub async fn compact(session: &mut Session, client: &ModelClient, model: &str, b
     };
     let summary = match client.stream_chat(&request, &mut |_| {}).await {
         Ok(resp) if !resp.text.trim().is_empty() => resp.text.trim().to_string(),
-        _ => format!("{} earlier messages were dropped to fit the model's context window.", to_summarize.len()),
+        _ => format!(
+            "{} earlier messages were dropped to fit the model's context window.",
+            to_summarize.len()
+        ),
     };
-    let entry = Entry::Compaction { summary, replaced, ts: now_ms() };
+    let entry = Entry::Compaction {
+        summary,
+        replaced,
+        ts: now_ms(),
+    };
     session.append(entry.clone())?;
     Ok(Some(entry))
 }
 
 /// How many messages at the end of `history` to keep: the current turn, at least the last one.
 fn keep_count(history: &[ChatMessage]) -> usize {
-    match history.iter().rposition(|m| m.role == openclaw_llm::Role::User) {
+    match history
+        .iter()
+        .rposition(|m| m.role == openclaw_llm::Role::User)
+    {
         Some(i) => history.len() - i,
         None => 1.min(history.len()),
     }

@@ -18,8 +18,8 @@ const OUTPUT_LIMIT: usize = 32 * 1024;
 
 /// Commands that only look: allowed without asking under the default policy.
 pub const DEFAULT_SAFE_BINS: &[&str] = &[
-    "ls", "cat", "head", "tail", "wc", "grep", "rg", "find", "echo", "pwd", "date", "sort", "uniq", "diff", "stat",
-    "file", "which", "tree", "du", "df", "uname", "whoami", "true",
+    "ls", "cat", "head", "tail", "wc", "grep", "rg", "find", "echo", "pwd", "date", "sort", "uniq",
+    "diff", "stat", "file", "which", "tree", "du", "df", "uname", "whoami", "true",
 ];
 
 /// `tools.exec.security`.
@@ -113,7 +113,10 @@ pub async fn run_exec(
             }
         }
     }
-    let timeout = timeout.unwrap_or(policy.default_timeout).min(policy.max_timeout).max(Duration::from_secs(1));
+    let timeout = timeout
+        .unwrap_or(policy.default_timeout)
+        .min(policy.max_timeout)
+        .max(Duration::from_secs(1));
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -193,7 +196,15 @@ mod tests {
         let p = ExecPolicy::default();
         assert!(p.allows_without_asking("ls -la"));
         assert!(p.allows_without_asking("cat notes.txt"));
-        for risky in ["rm -rf /", "ls; rm x", "cat x | sh", "echo $(id)", "ls > f", "/bin/ls", "cat `x`"] {
+        for risky in [
+            "rm -rf /",
+            "ls; rm x",
+            "cat x | sh",
+            "echo $(id)",
+            "ls > f",
+            "/bin/ls",
+            "cat `x`",
+        ] {
             assert!(!p.allows_without_asking(risky), "{risky}");
         }
     }
@@ -201,19 +212,60 @@ mod tests {
     #[tokio::test]
     async fn denied_without_a_person_says_how_to_allow() {
         let dir = tempfile::tempdir().unwrap();
-        let err = run_exec("touch x", dir.path(), None, &ExecPolicy::default(), &mut NoApprover).await.unwrap_err();
-        assert!(err.contains("tools.exec.safeBins") && err.contains("tools.exec.security full"), "{err}");
+        let err = run_exec(
+            "touch x",
+            dir.path(),
+            None,
+            &ExecPolicy::default(),
+            &mut NoApprover,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.contains("tools.exec.safeBins") && err.contains("tools.exec.security full"),
+            "{err}"
+        );
         assert!(!dir.path().join("x").exists());
     }
 
     #[tokio::test]
     async fn runs_reports_exit_codes_and_times_out() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(run_exec("echo hi", dir.path(), None, &ExecPolicy::default(), &mut NoApprover).await.unwrap(), "hi\n");
-        let err = run_exec("sh -c 'exit 3'", dir.path(), None, &ExecPolicy::default(), &mut Yes).await.unwrap_err();
+        assert_eq!(
+            run_exec(
+                "echo hi",
+                dir.path(),
+                None,
+                &ExecPolicy::default(),
+                &mut NoApprover
+            )
+            .await
+            .unwrap(),
+            "hi\n"
+        );
+        let err = run_exec(
+            "sh -c 'exit 3'",
+            dir.path(),
+            None,
+            &ExecPolicy::default(),
+            &mut Yes,
+        )
+        .await
+        .unwrap_err();
         assert!(err.ends_with("[exit code 3]"), "{err}");
-        let full = ExecPolicy { security: ExecSecurity::Full, ..ExecPolicy::default() };
-        let err = run_exec("sleep 5", dir.path(), Some(Duration::from_secs(1)), &full, &mut NoApprover).await.unwrap_err();
+        let full = ExecPolicy {
+            security: ExecSecurity::Full,
+            ..ExecPolicy::default()
+        };
+        let err = run_exec(
+            "sleep 5",
+            dir.path(),
+            Some(Duration::from_secs(1)),
+            &full,
+            &mut NoApprover,
+        )
+        .await
+        .unwrap_err();
         assert!(err.contains("stopped after 1 s"), "{err}");
     }
 }

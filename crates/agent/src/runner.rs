@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use openclaw_config::{ApiKind, EnvLookup, OpenClawConfig};
-use openclaw_llm::{ChatRequest, Endpoint, LlmError, ModelClient, StreamEvent, ThinkingLevel, ToolCall, Usage};
+use openclaw_llm::{
+    ChatRequest, Endpoint, LlmError, ModelClient, StreamEvent, ThinkingLevel, ToolCall, Usage,
+};
 use openclaw_models::{same_model, Catalog, ModelRef, Selection};
 
 use crate::compaction::{compact, estimate_tokens, needs_compaction, request_messages};
@@ -51,15 +53,27 @@ impl Candidate {
 #[derive(Debug, Clone)]
 pub enum AgentEvent {
     /// A model is being asked (first attempt or after a fallback).
-    Model { model: String },
+    Model {
+        model: String,
+    },
     /// A model failed in a way that moves on to the next one.
-    FallingBack { from: String, kind: &'static str, message: String, to: String },
+    FallingBack {
+        from: String,
+        kind: &'static str,
+        message: String,
+        to: String,
+    },
     Text(String),
     Thinking(String),
     ToolCall(ToolCall),
-    ToolResult { call: ToolCall, outcome: ToolOutcome },
+    ToolResult {
+        call: ToolCall,
+        outcome: ToolOutcome,
+    },
     /// Older turns were summarised.
-    Compacted { replaced: usize },
+    Compacted {
+        replaced: usize,
+    },
 }
 
 /// A failed attempt, as reported to the user.
@@ -93,7 +107,9 @@ pub enum AgentError {
     Fatal { model: String, error: LlmError },
     #[error("cannot write the session transcript: {0}")]
     Transcript(#[from] std::io::Error),
-    #[error("stopped after {0} model rounds without a final answer (the model kept calling tools)")]
+    #[error(
+        "stopped after {0} model rounds without a final answer (the model kept calling tools)"
+    )]
     TooManyRounds(usize),
 }
 
@@ -135,33 +151,54 @@ pub fn resolve_candidates(
     let mut out = Vec::new();
     for r in chain {
         let Some(provider) = catalog.provider(&r.provider) else {
-            notes.push(format!("{r}: provider `{}` is not configured (nor discovered), skipped", r.provider));
+            notes.push(format!(
+                "{r}: provider `{}` is not configured (nor discovered), skipped",
+                r.provider
+            ));
             continue;
         };
         let Some(base_url) = provider.base_url.clone() else {
-            notes.push(format!("{r}: provider `{}` has no baseUrl, skipped", r.provider));
+            notes.push(format!(
+                "{r}: provider `{}` has no baseUrl, skipped",
+                r.provider
+            ));
             continue;
         };
         let model = catalog.find(&r.provider, &r.model);
         let api = model.map_or(provider.api, |m| m.api);
         if api == ApiKind::Unsupported {
-            notes.push(format!("{r}: this provider's api is not supported by openclaw-rs yet, skipped"));
+            notes.push(format!(
+                "{r}: this provider's api is not supported by openclaw-rs yet, skipped"
+            ));
             continue;
         }
-        let params = defaults.models.iter().find(|(k, _)| ModelRef::parse(k).is_ok_and(|k| same_model(&k, &r.provider, &r.model))).map(|(_, e)| &e.params);
-        let context_window = model.map_or(openclaw_models::DEFAULT_EXPLICIT_CONTEXT_WINDOW, |m| m.context_window);
+        let params = defaults
+            .models
+            .iter()
+            .find(|(k, _)| ModelRef::parse(k).is_ok_and(|k| same_model(&k, &r.provider, &r.model)))
+            .map(|(_, e)| &e.params);
+        let context_window = model.map_or(openclaw_models::DEFAULT_EXPLICIT_CONTEXT_WINDOW, |m| {
+            m.context_window
+        });
         let num_ctx = (api == ApiKind::Ollama).then(|| {
             params
                 .and_then(|p| p.get("num_ctx"))
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or_else(|| context_window.min(NATIVE_NUM_CTX_CAP))
         });
-        let idle = provider.timeout_seconds.or(defaults.timeout_seconds).filter(|s| *s > 0).map(Duration::from_secs).unwrap_or(DEFAULT_IDLE_TIMEOUT);
+        let idle = provider
+            .timeout_seconds
+            .or(defaults.timeout_seconds)
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_IDLE_TIMEOUT);
         out.push(Candidate {
             model_id: model.map_or_else(|| r.model.clone(), |m| m.id.clone()),
             reasoning: model.is_some_and(|m| m.reasoning),
             context_window,
-            max_tokens: model.map_or(openclaw_models::DEFAULT_EXPLICIT_MAX_TOKENS, |m| m.max_tokens),
+            max_tokens: model.map_or(openclaw_models::DEFAULT_EXPLICIT_MAX_TOKENS, |m| {
+                m.max_tokens
+            }),
             endpoint: Endpoint {
                 api,
                 base_url,
@@ -170,7 +207,9 @@ pub fn resolve_candidates(
                 idle_timeout: idle,
             },
             num_ctx,
-            temperature: params.and_then(|p| p.get("temperature")).and_then(serde_json::Value::as_f64),
+            temperature: params
+                .and_then(|p| p.get("temperature"))
+                .and_then(serde_json::Value::as_f64),
             model_ref: r,
         });
     }
@@ -201,9 +240,23 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(candidates: Vec<Candidate>, workspace: Workspace, exec: ExecPolicy, approver: Box<dyn Approver>) -> Self {
+    pub fn new(
+        candidates: Vec<Candidate>,
+        workspace: Workspace,
+        exec: ExecPolicy,
+        approver: Box<dyn Approver>,
+    ) -> Self {
         let system_prompt = default_system_prompt(&workspace);
-        Self { candidates, workspace, exec, approver, thinking: None, max_rounds: DEFAULT_MAX_ROUNDS, system_prompt, active: 0 }
+        Self {
+            candidates,
+            workspace,
+            exec,
+            approver,
+            thinking: None,
+            max_rounds: DEFAULT_MAX_ROUNDS,
+            system_prompt,
+            active: 0,
+        }
     }
 
     /// The model that answered last.
@@ -211,21 +264,53 @@ impl Agent {
         self.candidates.get(self.active)
     }
 
+    /// Compacts the session now (`/compact`), with the active model; returns how many
+    /// messages the summary replaced.
+    pub async fn compact_now(
+        &mut self,
+        session: &mut Session,
+    ) -> Result<Option<usize>, AgentError> {
+        let Some(cand) = self.candidates.get(self.active).cloned() else {
+            return Err(AgentError::NoModel("no model to write the summary".into()));
+        };
+        let client = ModelClient::new(cand.endpoint.clone());
+        Ok(
+            match compact(session, &client, &cand.model_id, cand.budget()).await? {
+                Some(Entry::Compaction { replaced, .. }) => Some(replaced),
+                _ => None,
+            },
+        )
+    }
+
     /// One user turn: appends the message, loops model ↔ tools, returns the final answer.
-    pub async fn run_turn(&mut self, session: &mut Session, user: &str, on_event: &mut (dyn FnMut(AgentEvent) + Send)) -> Result<TurnOutcome, AgentError> {
+    pub async fn run_turn(
+        &mut self,
+        session: &mut Session,
+        user: &str,
+        on_event: &mut (dyn FnMut(AgentEvent) + Send),
+    ) -> Result<TurnOutcome, AgentError> {
         if self.candidates.is_empty() {
             return Err(AgentError::NoModel(
                 "the catalog has no usable model\n  hint: `openclaw models list` shows what is available; with Ollama, `export OLLAMA_API_KEY=ollama-local` and pull a tools-capable model".into(),
             ));
         }
-        session.append(Entry::Message { role: openclaw_llm::Role::User, content: user.to_string(), tool_calls: vec![], thinking: None, model: None, ts: now_ms() })?;
+        session.append(Entry::Message {
+            role: openclaw_llm::Role::User,
+            content: user.to_string(),
+            tool_calls: vec![],
+            thinking: None,
+            model: None,
+            ts: now_ms(),
+        })?;
         let mut outcome = TurnOutcome::default();
         let tools = tool_specs();
         self.active = 0;
         let mut announced: Option<usize> = None;
         for round in 1..=self.max_rounds {
             outcome.rounds = round;
-            let (resp, cand) = self.call_with_fallback(session, &tools, &mut outcome, &mut announced, on_event).await?;
+            let (resp, cand) = self
+                .call_with_fallback(session, &tools, &mut outcome, &mut announced, on_event)
+                .await?;
             outcome.model = cand.model_ref.to_string();
             if let Some(u) = resp.usage {
                 outcome.usage.prompt_tokens += u.prompt_tokens;
@@ -246,7 +331,11 @@ impl Agent {
                 return Ok(outcome);
             }
             for call in &resp.tool_calls {
-                let mut ctx = ToolContext { workspace: &self.workspace, exec: &self.exec, approver: self.approver.as_mut() };
+                let mut ctx = ToolContext {
+                    workspace: &self.workspace,
+                    exec: &self.exec,
+                    approver: self.approver.as_mut(),
+                };
                 let result = run_tool(call, &mut ctx).await;
                 session.append(Entry::ToolResult {
                     tool_call_id: call.id.clone(),
@@ -255,7 +344,10 @@ impl Agent {
                     is_error: result.is_error,
                     ts: now_ms(),
                 })?;
-                on_event(AgentEvent::ToolResult { call: call.clone(), outcome: result.clone() });
+                on_event(AgentEvent::ToolResult {
+                    call: call.clone(),
+                    outcome: result.clone(),
+                });
                 outcome.tool_calls.push((call.clone(), result));
             }
         }
@@ -278,13 +370,21 @@ impl Agent {
             let cand = self.candidates[i].clone();
             let client = ModelClient::new(cand.endpoint.clone());
             if *announced != Some(i) {
-                on_event(AgentEvent::Model { model: cand.model_ref.to_string() });
+                on_event(AgentEvent::Model {
+                    model: cand.model_ref.to_string(),
+                });
                 *announced = Some(i);
             }
             // Budget before sending: compact when the prompt nears the effective context.
             let messages = request_messages(&self.system_prompt, session);
-            if needs_compaction(estimate_tokens(&messages, tools), cand.budget(), cand.max_tokens) {
-                if let Some(Entry::Compaction { replaced, .. }) = compact(session, &client, &cand.model_id, cand.budget()).await? {
+            if needs_compaction(
+                estimate_tokens(&messages, tools),
+                cand.budget(),
+                cand.max_tokens,
+            ) {
+                if let Some(Entry::Compaction { replaced, .. }) =
+                    compact(session, &client, &cand.model_id, cand.budget()).await?
+                {
                     on_event(AgentEvent::Compacted { replaced });
                 }
             }
@@ -309,23 +409,46 @@ impl Agent {
                 }
                 Err(LlmError::ContextOverflow { .. }) if !overflow_retried => {
                     overflow_retried = true;
-                    if let Some(Entry::Compaction { replaced, .. }) = compact(session, &client, &cand.model_id, cand.budget() / 2).await? {
+                    if let Some(Entry::Compaction { replaced, .. }) =
+                        compact(session, &client, &cand.model_id, cand.budget() / 2).await?
+                    {
                         on_event(AgentEvent::Compacted { replaced });
                     }
                 }
                 Err(e) if e.should_fall_back() => {
-                    let note = FallbackNote { model: cand.model_ref.to_string(), kind: e.kind(), message: e.to_string() };
+                    let note = FallbackNote {
+                        model: cand.model_ref.to_string(),
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    };
                     outcome.fallbacks.push(note.clone());
                     if i + 1 >= self.candidates.len() {
                         return Err(AgentError::AllFailed(outcome.fallbacks.clone()));
                     }
                     i += 1;
                     let next = self.candidates[i].model_ref.to_string();
-                    session.append(Entry::ModelChange { model: next.clone(), reason: Some(format!("{} failed ({}): {}", note.model, note.kind, note.message)), ts: now_ms() })?;
-                    on_event(AgentEvent::FallingBack { from: note.model, kind: note.kind, message: note.message, to: next });
+                    session.append(Entry::ModelChange {
+                        model: next.clone(),
+                        reason: Some(format!(
+                            "{} failed ({}): {}",
+                            note.model, note.kind, note.message
+                        )),
+                        ts: now_ms(),
+                    })?;
+                    on_event(AgentEvent::FallingBack {
+                        from: note.model,
+                        kind: note.kind,
+                        message: note.message,
+                        to: next,
+                    });
                     overflow_retried = false;
                 }
-                Err(error) => return Err(AgentError::Fatal { model: cand.model_ref.to_string(), error }),
+                Err(error) => {
+                    return Err(AgentError::Fatal {
+                        model: cand.model_ref.to_string(),
+                        error,
+                    })
+                }
             }
         }
     }

@@ -21,7 +21,12 @@ pub const TRANSCRIPT_VERSION: u32 = 1;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Entry {
     /// First line: what this file is.
-    Session { id: String, version: u32, ts: u64, workspace: String },
+    Session {
+        id: String,
+        version: u32,
+        ts: u64,
+        workspace: String,
+    },
     /// A user or assistant message.
     Message {
         role: Role,
@@ -55,7 +60,11 @@ pub enum Entry {
     },
     /// Older conversation replaced by a summary: the first `replaced` conversation messages
     /// (user, assistant and tool-result entries, in order) are represented by `summary`.
-    Compaction { summary: String, replaced: usize, ts: u64 },
+    Compaction {
+        summary: String,
+        replaced: usize,
+        ts: u64,
+    },
 }
 
 /// Why a session could not be opened.
@@ -64,7 +73,10 @@ pub enum SessionError {
     #[error("invalid session id `{0}`: use letters, digits, `.`, `_` and `-` (at most 128)")]
     BadId(String),
     #[error("cannot open the transcript {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// An open transcript.
@@ -80,7 +92,10 @@ pub struct Session {
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A fresh, sortable session id.
@@ -97,7 +112,9 @@ fn valid_id(id: &str) -> bool {
         && id.len() <= 128
         && id != "."
         && id != ".."
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 impl Session {
@@ -107,15 +124,28 @@ impl Session {
             return Err(SessionError::BadId(id.to_string()));
         }
         let path = dir.join(format!("{id}.jsonl"));
-        let io = |source| SessionError::Io { path: path.clone(), source };
+        let io = |source| SessionError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let existing = match std::fs::read(&path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(e)),
         };
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-        let mut session = Session { id: id.to_string(), path: path.clone(), file: file.try_clone().map_err(io)?, entries: Vec::new(), skipped_lines: 0 };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        let mut session = Session {
+            id: id.to_string(),
+            path: path.clone(),
+            file: file.try_clone().map_err(io)?,
+            entries: Vec::new(),
+            skipped_lines: 0,
+        };
         match existing {
             Some(bytes) if !bytes.is_empty() => {
                 for line in String::from_utf8_lossy(&bytes).lines() {
@@ -132,13 +162,14 @@ impl Session {
                     file.write_all(b"\n").map_err(io)?;
                 }
             }
-            _ => session.append(Entry::Session {
-                id: id.to_string(),
-                version: TRANSCRIPT_VERSION,
-                ts: now_ms(),
-                workspace: workspace.display().to_string(),
-            })
-            .map_err(io)?,
+            _ => session
+                .append(Entry::Session {
+                    id: id.to_string(),
+                    version: TRANSCRIPT_VERSION,
+                    ts: now_ms(),
+                    workspace: workspace.display().to_string(),
+                })
+                .map_err(io)?,
         }
         Ok(session)
     }
@@ -176,7 +207,9 @@ impl Session {
     pub fn history(&self) -> Vec<ChatMessage> {
         let convo: Vec<ChatMessage> = self.entries.iter().filter_map(entry_message).collect();
         let last_compaction = self.entries.iter().rev().find_map(|e| match e {
-            Entry::Compaction { summary, replaced, .. } => Some((summary.clone(), *replaced)),
+            Entry::Compaction {
+                summary, replaced, ..
+            } => Some((summary.clone(), *replaced)),
             _ => None,
         });
         match last_compaction {
@@ -191,7 +224,10 @@ impl Session {
 
     /// Number of conversation messages (what `Compaction::replaced` counts).
     pub fn message_count(&self) -> usize {
-        self.entries.iter().filter(|e| entry_message(e).is_some()).count()
+        self.entries
+            .iter()
+            .filter(|e| entry_message(e).is_some())
+            .count()
     }
 
     /// Conversation messages the latest compaction replaced (0 without one).
@@ -208,7 +244,10 @@ impl Session {
 
     /// How many compaction entries the transcript holds.
     pub fn compactions(&self) -> usize {
-        self.entries.iter().filter(|e| matches!(e, Entry::Compaction { .. })).count()
+        self.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Compaction { .. }))
+            .count()
     }
 }
 
@@ -219,12 +258,22 @@ pub fn summary_message(summary: &str) -> ChatMessage {
 
 fn entry_message(e: &Entry) -> Option<ChatMessage> {
     match e {
-        Entry::Message { role, content, tool_calls, .. } => Some(match role {
+        Entry::Message {
+            role,
+            content,
+            tool_calls,
+            ..
+        } => Some(match role {
             Role::Assistant => ChatMessage::assistant(content.clone(), tool_calls.clone()),
             Role::System => ChatMessage::system(content.clone()),
             _ => ChatMessage::user(content.clone()),
         }),
-        Entry::ToolResult { tool_call_id, tool_name, content, .. } => Some(ChatMessage {
+        Entry::ToolResult {
+            tool_call_id,
+            tool_name,
+            content,
+            ..
+        } => Some(ChatMessage {
             role: Role::Tool,
             content: content.clone(),
             tool_calls: Vec::new(),
@@ -240,7 +289,14 @@ mod tests {
     use super::*;
 
     fn user(text: &str) -> Entry {
-        Entry::Message { role: Role::User, content: text.into(), tool_calls: vec![], thinking: None, model: None, ts: 1 }
+        Entry::Message {
+            role: Role::User,
+            content: text.into(),
+            tool_calls: vec![],
+            thinking: None,
+            model: None,
+            ts: 1,
+        }
     }
 
     #[test]
@@ -252,14 +308,18 @@ mod tests {
         // Simulate a crash in the middle of writing a line.
         let path = dir.path().join("abc.jsonl");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"type\":\"message\",\"role\":\"assis").unwrap();
+        f.write_all(b"{\"type\":\"message\",\"role\":\"assis")
+            .unwrap();
         drop(f);
         let mut s = Session::open(dir.path(), "abc", dir.path()).unwrap();
         assert_eq!(s.skipped_lines, 1);
         assert_eq!(s.history(), vec![ChatMessage::user("hello")]);
         s.append(user("again")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let good = text.lines().filter(|l| serde_json::from_str::<Entry>(l).is_ok()).count();
+        let good = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Entry>(l).is_ok())
+            .count();
         assert_eq!(good, 3, "{text}");
     }
 
@@ -268,8 +328,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Session::open(dir.path(), "c", dir.path()).unwrap();
         s.append(user("one")).unwrap();
-        s.append(Entry::Message { role: Role::Assistant, content: "a1".into(), tool_calls: vec![], thinking: Some("hmm".into()), model: None, ts: 1 }).unwrap();
-        s.append(Entry::Compaction { summary: "talked about one".into(), replaced: 2, ts: 1 }).unwrap();
+        s.append(Entry::Message {
+            role: Role::Assistant,
+            content: "a1".into(),
+            tool_calls: vec![],
+            thinking: Some("hmm".into()),
+            model: None,
+            ts: 1,
+        })
+        .unwrap();
+        s.append(Entry::Compaction {
+            summary: "talked about one".into(),
+            replaced: 2,
+            ts: 1,
+        })
+        .unwrap();
         s.append(user("two")).unwrap();
         let h = s.history();
         assert_eq!(h.len(), 2);
@@ -282,7 +355,13 @@ mod tests {
     fn ids_cannot_escape_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         for bad in ["../x", "a/b", "", ".."] {
-            assert!(matches!(Session::open(dir.path(), bad, dir.path()), Err(SessionError::BadId(_))), "{bad}");
+            assert!(
+                matches!(
+                    Session::open(dir.path(), bad, dir.path()),
+                    Err(SessionError::BadId(_))
+                ),
+                "{bad}"
+            );
         }
         assert!(valid_id(&new_session_id()));
     }

@@ -25,10 +25,16 @@ pub struct ToolOutcome {
 
 impl ToolOutcome {
     fn ok(content: impl Into<String>) -> Self {
-        Self { content: content.into(), is_error: false }
+        Self {
+            content: content.into(),
+            is_error: false,
+        }
     }
     fn error(content: impl Into<String>) -> Self {
-        Self { content: content.into(), is_error: true }
+        Self {
+            content: content.into(),
+            is_error: true,
+        }
     }
 }
 
@@ -135,7 +141,9 @@ pub async fn run_tool(call: &ToolCall, ctx: &mut ToolContext<'_>) -> ToolOutcome
         "write" => write(args, ctx.workspace),
         "edit" => edit(args, ctx.workspace),
         "exec" => exec(args, ctx).await,
-        other => Err(format!("there is no tool named `{other}`; the tools are read, write, edit and exec")),
+        other => Err(format!(
+            "there is no tool named `{other}`; the tools are read, write, edit and exec"
+        )),
     };
     match result {
         Ok(text) => ToolOutcome::ok(text),
@@ -146,7 +154,9 @@ pub async fn run_tool(call: &ToolCall, ctx: &mut ToolContext<'_>) -> ToolOutcome
 fn string_arg<'a>(args: &'a Value, name: &str, tool: &str) -> Result<&'a str, String> {
     match args.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!("`{tool}`: argument `{name}` must be a string, got {other}")),
+        Some(other) => Err(format!(
+            "`{tool}`: argument `{name}` must be a string, got {other}"
+        )),
         None => Err(format!("`{tool}`: missing required argument `{name}`")),
     }
 }
@@ -165,7 +175,9 @@ fn int_arg(args: &Value, name: &str, tool: &str) -> Result<Option<u64>, String> 
             .parse::<u64>()
             .map(Some)
             .map_err(|_| format!("`{tool}`: argument `{name}` must be an integer, got \"{s}\"")),
-        Some(other) => Err(format!("`{tool}`: argument `{name}` must be an integer, got {other}")),
+        Some(other) => Err(format!(
+            "`{tool}`: argument `{name}` must be an integer, got {other}"
+        )),
     }
 }
 
@@ -176,12 +188,16 @@ fn read(args: &Value, ws: &Workspace) -> Result<String, String> {
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(&real).map_err(|e| io_message("read", path, &e))?;
     if bytes.contains(&0) {
-        return Err(format!("`{path}` is a binary file; read only works on text"));
+        return Err(format!(
+            "`{path}` is a binary file; read only works on text"
+        ));
     }
     let text = String::from_utf8_lossy(&bytes);
     let total = text.lines().count();
     let skip = usize::try_from(offset - 1).unwrap_or(usize::MAX);
-    let take = limit.and_then(|l| usize::try_from(l).ok()).unwrap_or(usize::MAX);
+    let take = limit
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(usize::MAX);
     let mut out = String::new();
     let mut shown = 0;
     for line in text.lines().skip(skip).take(take) {
@@ -199,10 +215,17 @@ fn read(args: &Value, ws: &Workspace) -> Result<String, String> {
         shown += 1;
     }
     if shown == 0 && total > 0 {
-        return Err(format!("`{path}` has {total} lines; offset {offset} is past the end"));
+        return Err(format!(
+            "`{path}` has {total} lines; offset {offset} is past the end"
+        ));
     }
     if skip + shown < total {
-        out.push_str(&format!("[lines {}-{} of {total}; read again with offset {} for more]", skip + 1, skip + shown, skip + shown + 1));
+        out.push_str(&format!(
+            "[lines {}-{} of {total}; read again with offset {} for more]",
+            skip + 1,
+            skip + shown,
+            skip + shown + 1
+        ));
     }
     Ok(out)
 }
@@ -212,17 +235,29 @@ fn write(args: &Value, ws: &Workspace) -> Result<String, String> {
     let content = string_arg(args, "content", "write")?;
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
     write_file(&real, content).map_err(|e| io_message("write", path, &e))?;
-    Ok(format!("wrote {} bytes to {}", content.len(), ws.display(&real)))
+    Ok(format!(
+        "wrote {} bytes to {}",
+        content.len(),
+        ws.display(&real)
+    ))
 }
 
 fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
     let path = string_arg(args, "path", "edit")?;
     let edits = match args.get("edits") {
         Some(Value::Array(items)) if !items.is_empty() => items,
-        Some(Value::Array(_)) => return Err("`edit`: `edits` is empty; give at least one {oldText, newText}".into()),
+        Some(Value::Array(_)) => {
+            return Err("`edit`: `edits` is empty; give at least one {oldText, newText}".into())
+        }
         // Accept a single edit given flat, as small models often do.
-        _ if args.get("oldText").is_some() => return edit(&json!({"path": path, "edits": [args]}), ws),
-        _ => return Err("`edit`: missing required argument `edits` (an array of {oldText, newText})".into()),
+        _ if args.get("oldText").is_some() => {
+            return edit(&json!({"path": path, "edits": [args]}), ws)
+        }
+        _ => {
+            return Err(
+                "`edit`: missing required argument `edits` (an array of {oldText, newText})".into(),
+            )
+        }
     };
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
     let mut text = std::fs::read_to_string(&real).map_err(|e| io_message("edit", path, &e))?;
@@ -239,13 +274,19 @@ fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
         }
     }
     write_file(&real, &text).map_err(|e| io_message("edit", path, &e))?;
-    Ok(format!("applied {} edit(s) to {}", edits.len(), ws.display(&real)))
+    Ok(format!(
+        "applied {} edit(s) to {}",
+        edits.len(),
+        ws.display(&real)
+    ))
 }
 
 async fn exec(args: &Value, ctx: &mut ToolContext<'_>) -> Result<String, String> {
     let command = string_arg(args, "command", "exec")?;
     let workdir = match args.get("workdir") {
-        Some(Value::String(w)) if !w.trim().is_empty() => ctx.workspace.resolve(w).map_err(|e| e.to_string())?,
+        Some(Value::String(w)) if !w.trim().is_empty() => {
+            ctx.workspace.resolve(w).map_err(|e| e.to_string())?
+        }
         _ => ctx.workspace.resolve(".").map_err(|e| e.to_string())?,
     };
     let timeout = int_arg(args, "timeout", "exec")?.map(Duration::from_secs);
@@ -259,7 +300,9 @@ fn write_file(path: &Path, content: &str) -> std::io::Result<()> {
     }
     let tmp = path.with_file_name(format!(
         ".{}.openclaw-tmp-{}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         std::process::id()
     ));
     std::fs::write(&tmp, content)?;
@@ -291,13 +334,23 @@ mod tests {
     use super::*;
 
     fn call(name: &str, args: Value) -> ToolCall {
-        ToolCall { id: "c1".into(), name: name.into(), raw_arguments: args.to_string(), arguments: args, arguments_error: None }
+        ToolCall {
+            id: "c1".into(),
+            name: name.into(),
+            raw_arguments: args.to_string(),
+            arguments: args,
+            arguments_error: None,
+        }
     }
 
     async fn run(ws: &Workspace, name: &str, args: Value) -> ToolOutcome {
         let policy = ExecPolicy::default();
         let mut approver = NoApprover;
-        let mut ctx = ToolContext { workspace: ws, exec: &policy, approver: &mut approver };
+        let mut ctx = ToolContext {
+            workspace: ws,
+            exec: &policy,
+            approver: &mut approver,
+        };
         run_tool(&call(name, args), &mut ctx).await
     }
 
@@ -305,13 +358,42 @@ mod tests {
     async fn write_read_edit_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::open(dir.path()).unwrap();
-        assert!(!run(&ws, "write", json!({"path": "d/notes.txt", "content": "one\ntwo\nthree\n"})).await.is_error);
-        assert_eq!(run(&ws, "read", json!({"path": "d/notes.txt"})).await.content, "one\ntwo\nthree\n");
-        let part = run(&ws, "read", json!({"path": "d/notes.txt", "offset": "2", "limit": 1})).await;
-        assert_eq!(part.content, "two\n[lines 2-2 of 3; read again with offset 3 for more]");
-        let ok = run(&ws, "edit", json!({"path": "d/notes.txt", "edits": [{"oldText": "two", "newText": "2"}]})).await;
+        assert!(
+            !run(
+                &ws,
+                "write",
+                json!({"path": "d/notes.txt", "content": "one\ntwo\nthree\n"})
+            )
+            .await
+            .is_error
+        );
+        assert_eq!(
+            run(&ws, "read", json!({"path": "d/notes.txt"}))
+                .await
+                .content,
+            "one\ntwo\nthree\n"
+        );
+        let part = run(
+            &ws,
+            "read",
+            json!({"path": "d/notes.txt", "offset": "2", "limit": 1}),
+        )
+        .await;
+        assert_eq!(
+            part.content,
+            "two\n[lines 2-2 of 3; read again with offset 3 for more]"
+        );
+        let ok = run(
+            &ws,
+            "edit",
+            json!({"path": "d/notes.txt", "edits": [{"oldText": "two", "newText": "2"}]}),
+        )
+        .await;
         assert!(!ok.is_error, "{}", ok.content);
-        assert_eq!(std::fs::read_to_string(dir.path().join("d/notes.txt")).unwrap(), "one\n2\nthree\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("d/notes.txt")).unwrap(),
+            "one\n2\nthree\n"
+        );
     }
 
     #[tokio::test]
@@ -319,11 +401,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::open(dir.path()).unwrap();
         let out = run(&ws, "read", json!({"file": "x"})).await;
-        assert!(out.is_error && out.content.contains("missing required argument `path`"), "{}", out.content);
+        assert!(
+            out.is_error && out.content.contains("missing required argument `path`"),
+            "{}",
+            out.content
+        );
         let out = run(&ws, "read", json!({"path": "../x"})).await;
-        assert!(out.is_error && out.content.contains("outside the workspace"), "{}", out.content);
-        let out = run(&ws, "edit", json!({"path": "nope.txt", "edits": [{"oldText": "a", "newText": "b"}]})).await;
-        assert!(out.is_error && out.content.contains("does not exist"), "{}", out.content);
+        assert!(
+            out.is_error && out.content.contains("outside the workspace"),
+            "{}",
+            out.content
+        );
+        let out = run(
+            &ws,
+            "edit",
+            json!({"path": "nope.txt", "edits": [{"oldText": "a", "newText": "b"}]}),
+        )
+        .await;
+        assert!(
+            out.is_error && out.content.contains("does not exist"),
+            "{}",
+            out.content
+        );
         let out = run(&ws, "fly", json!({})).await;
         assert!(out.is_error && out.content.contains("no tool named `fly`"));
         let mut bad = call("read", Value::Null);
@@ -331,9 +430,17 @@ mod tests {
         bad.raw_arguments = "{path:".into();
         let policy = ExecPolicy::default();
         let mut approver = NoApprover;
-        let mut ctx = ToolContext { workspace: &ws, exec: &policy, approver: &mut approver };
+        let mut ctx = ToolContext {
+            workspace: &ws,
+            exec: &policy,
+            approver: &mut approver,
+        };
         let out = run_tool(&bad, &mut ctx).await;
-        assert!(out.is_error && out.content.contains("not a JSON object"), "{}", out.content);
+        assert!(
+            out.is_error && out.content.contains("not a JSON object"),
+            "{}",
+            out.content
+        );
     }
 
     #[tokio::test]
@@ -341,7 +448,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), "a a").unwrap();
         let ws = Workspace::open(dir.path()).unwrap();
-        let out = run(&ws, "edit", json!({"path": "f", "oldText": "a", "newText": "b"})).await;
-        assert!(out.is_error && out.content.contains("appears 2 times"), "{}", out.content);
+        let out = run(
+            &ws,
+            "edit",
+            json!({"path": "f", "oldText": "a", "newText": "b"}),
+        )
+        .await;
+        assert!(
+            out.is_error && out.content.contains("appears 2 times"),
+            "{}",
+            out.content
+        );
     }
 }

@@ -65,7 +65,8 @@ impl Workspace {
         }
         // An absolute path the model got from a listing of the workspace is fine; anything
         // else absolute is not.
-        let inside_lexically = normal.starts_with(&self.canonical_root) || normal.starts_with(&self.root);
+        let inside_lexically =
+            normal.starts_with(&self.canonical_root) || normal.starts_with(&self.root);
         if !inside_lexically {
             return Err(outside());
         }
@@ -114,14 +115,23 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         assert_eq!(ws.resolve("notes.txt").unwrap(), root.join("notes.txt"));
         assert_eq!(ws.resolve("a/./b/../c.txt").unwrap(), root.join("a/c.txt"));
-        assert_eq!(ws.resolve(root.join("x").to_str().unwrap()).unwrap(), root.join("x"));
+        assert_eq!(
+            ws.resolve(root.join("x").to_str().unwrap()).unwrap(),
+            root.join("x")
+        );
     }
 
     #[test]
     fn escapes_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::open(&dir.path().join("ws")).unwrap();
-        for bad in ["../secret", "a/../../secret", "/etc/passwd", "..", "../ws2/x"] {
+        for bad in [
+            "../secret",
+            "a/../../secret",
+            "/etc/passwd",
+            "..",
+            "../ws2/x",
+        ] {
             assert!(ws.resolve(bad).is_err(), "{bad}");
         }
     }
@@ -135,7 +145,8 @@ mod tests {
         std::fs::write(outside.join("secret"), "s").unwrap();
         let ws = Workspace::open(&dir.path().join("ws")).unwrap();
         std::os::unix::fs::symlink(&outside, dir.path().join("ws/link")).unwrap();
-        std::os::unix::fs::symlink(outside.join("secret"), dir.path().join("ws/file-link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), dir.path().join("ws/file-link"))
+            .unwrap();
         assert!(ws.resolve("link/secret").is_err());
         assert!(ws.resolve("link/new-file").is_err());
         assert!(ws.resolve("file-link").is_err());

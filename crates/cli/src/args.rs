@@ -29,6 +29,59 @@ pub enum Command {
     /// List models, pick the default and fallbacks
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Run one agent turn: the model answers, using tools (read, write, edit, exec) as needed
+    #[command(
+        after_help = "Examples:\n  openclaw agent --message \"What is in notes.txt?\"\n  openclaw agent -m \"and now summarise it\" --session-id 1763770000000-a1b2c3\n  openclaw agent -m \"think hard: 17*23?\" --model ollama/qwen3:8b --thinking high\n\nThe answer streams to stdout; thinking (dimmed), tool activity and notes go to stderr.\nTranscripts: ~/.openclaw/agents/main/sessions/<session-id>.jsonl"
+    )]
+    Agent(AgentArgs),
+    /// Talk with the agent interactively (line editing, history, /model, /new, /compact, /quit)
+    Chat(ChatArgs),
+}
+
+/// `openclaw chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Model to start with (`provider/model` or an alias)
+    #[arg(long, value_name = "REF")]
+    pub model: Option<String>,
+    /// Continue this session
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Thinking level for reasoning models
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub thinking: Option<ThinkingArg>,
+}
+
+/// `openclaw agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The message to send
+    #[arg(short, long)]
+    pub message: String,
+    /// Model to use instead of the default (`provider/model` or an alias); fallbacks still apply
+    #[arg(long, value_name = "REF")]
+    pub model: Option<String>,
+    /// Continue this session (its id is printed at the end of every turn)
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Ask a reasoning model to think (or not); ignored for models without reasoning
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub thinking: Option<ThinkingArg>,
+    /// Print one JSON object with the answer, tool calls and model when done
+    #[arg(long)]
+    pub json: bool,
+    /// Accepted for compatibility: the agent always runs in this process
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// `--thinking` levels.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ThinkingArg {
+    Off,
+    Low,
+    Medium,
+    High,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +124,7 @@ pub enum ConfigCommand {
 pub enum ModelsCommand {
     /// Show the model catalog (explicit providers + live Ollama discovery)
     #[command(
-        after_help = "Ollama models are discovered live from /api/tags and /api/show when OLLAMA_API_KEY is set,\nan ollama auth profile exists, or models.providers.ollama.apiKey is set — unless\nmodels.providers.ollama lists `models`. Only models that report the `tools` capability are\nkept; `--all` shows the others with the reason.\n\nEnvironment: OLLAMA_HOST (where Ollama listens), OPENCLAW_DISCOVERY_TIMEOUT (seconds per request, default 5)."
+        after_help = "Examples:\n  openclaw models list\n  openclaw models list --all            # also the installed models left out, with the reason\n  openclaw models list --json | jq '.models[].key'\n\nOllama models are discovered live from /api/tags and /api/show when OLLAMA_API_KEY is set,\nan ollama auth profile exists, or models.providers.ollama.apiKey is set — unless\nmodels.providers.ollama lists `models`. Only models that report the `tools` capability are\nkept; `--all` shows the others with the reason.\n\nEnvironment: OLLAMA_HOST (where Ollama listens), OPENCLAW_DISCOVERY_TIMEOUT (seconds per request, default 5)."
     )]
     List(ListArgs),
     /// Default model, fallbacks, providers and whether each is reachable

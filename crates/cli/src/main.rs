@@ -18,6 +18,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(cmd) => commands::config::run(&ctx, cmd),
         Command::Models(cmd) => commands::models::run(&ctx, cmd),
+        Command::Agent(args) => commands::agent::run(&ctx, args),
+        Command::Chat(args) => commands::chat::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -259,7 +259,17 @@ fn parse_number(raw: &str) -> Option<Number> {
         }
     }
     let v: f64 = digits.parse().ok()?;
-    Number::from_f64(if negative { -v } else { v })
+    let v = if negative { -v } else { v };
+    // `19001.0` and `128e3` are whole numbers: store them as integers so that integer-typed
+    // keys accept them, as JavaScript (and so the original OpenClaw) does.
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        return Some(if v >= 0.0 {
+            Number::from(v as u64)
+        } else {
+            Number::from(v as i64)
+        });
+    }
+    Number::from_f64(v)
 }
 
 /// Replaces products of integer literals (`8192 * 10`) by their value, padded with spaces to the
@@ -381,6 +391,16 @@ mod tests {
             doc.to_value(),
             serde_json::json!({"unquoted": "single", "q": 31, "plus": 3, "half": 0.5, "list": [1, 2]})
         );
+    }
+
+    #[test]
+    fn whole_floats_are_integers() {
+        let doc = parse("{ a: 19001.0, b: 128e3, c: 1.5, d: -2.0 }");
+        assert_eq!(
+            doc.to_value(),
+            serde_json::json!({"a": 19001, "b": 128000, "c": 1.5, "d": -2})
+        );
+        assert!(doc.to_value()["a"].is_u64());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn write_atomic(path: &Path, contents: &str, keep_backup: bool) -> Result<()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(err)?;
+    remove_stale_temp_files(path);
     let existing = fs::metadata(path).ok();
     if keep_backup && existing.is_some() {
         let backup = sibling(path, ".bak");
@@ -45,6 +46,55 @@ pub fn write_atomic(path: &Path, contents: &str, keep_backup: bool) -> Result<()
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// Removes `<name>.tmp-<pid>` / `<name>.bak.tmp-<pid>` left by writers that were killed: those
+/// whose process is gone, or that are over ten minutes old.
+fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(pid) = file_name
+            .strip_prefix(name)
+            .and_then(|rest| {
+                rest.strip_prefix(".tmp-")
+                    .or_else(|| rest.strip_prefix(".bak.tmp-"))
+            })
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if pid != std::process::id() && (!process_alive(pid) || old) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true // unknown: only the age rule applies
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -100,6 +150,25 @@ mod tests {
             .filter(|n| n.contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_are_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openclaw.json");
+        // No process has this pid on Linux (pid_max is at most 2^22).
+        let stale = sibling(&path, ".tmp-999999999");
+        let stale_bak = sibling(&path, ".bak.tmp-999999999");
+        let unrelated = dir.path().join("other.json.tmp-999999999");
+        for f in [&stale, &stale_bak, &unrelated] {
+            fs::write(f, "x").unwrap();
+        }
+        write_atomic(&path, "{}", true).unwrap();
+        assert!(!stale.exists() && !stale_bak.exists());
+        assert!(
+            unrelated.exists(),
+            "only this file's temp files are touched"
+        );
     }
 
     #[cfg(unix)]

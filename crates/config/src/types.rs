@@ -15,6 +15,29 @@ pub struct OpenClawConfig {
     pub models: ModelsConfig,
     pub agents: AgentsConfig,
     pub gateway: GatewayConfig,
+    pub tools: ToolsConfig,
+}
+
+/// `tools`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ToolsConfig {
+    pub exec: ExecConfig,
+}
+
+/// `tools.exec`: the `exec` tool's policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExecConfig {
+    /// `deny`, `allowlist` (default) or `full`.
+    pub security: Option<String>,
+    /// `off`, `on-miss` (default) or `always`.
+    pub ask: Option<String>,
+    /// Programs allowed without asking, added to the built-in read-only list.
+    pub safe_bins: Option<Vec<String>>,
+    pub timeout_seconds: Option<u64>,
+    /// The original's older name of `timeoutSeconds`.
+    pub timeout_sec: Option<u64>,
 }
 
 /// `models`: explicit providers.

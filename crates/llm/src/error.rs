@@ -11,17 +11,33 @@ pub enum LlmError {
     #[error("no data from {url} for {} s (timeoutSeconds); the model may be overloaded or stuck", idle.as_secs())]
     Timeout { url: String, idle: Duration },
     #[error("{url} refused the credentials (HTTP {status}): {message}")]
-    Auth { url: String, status: u16, message: String },
+    Auth {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("model `{model}` not found at {url}: {message}")]
-    ModelNotFound { url: String, model: String, message: String },
+    ModelNotFound {
+        url: String,
+        model: String,
+        message: String,
+    },
     #[error("rate limited by {url} (HTTP 429): {message}")]
     RateLimited { url: String, message: String },
     #[error("{url} failed (HTTP {status}): {message}")]
-    Server { url: String, status: u16, message: String },
+    Server {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("the prompt is larger than the model's context: {message}")]
     ContextOverflow { url: String, message: String },
     #[error("{url} rejected the request (HTTP {status}): {message}")]
-    BadRequest { url: String, status: u16, message: String },
+    BadRequest {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("malformed reply from {url}: {detail}")]
     MalformedStream { url: String, detail: String },
     #[error("the reply from {url} exceeded {limit} bytes")]

@@ -71,7 +71,8 @@ impl HoldBack {
             return String::new();
         }
         if !self.started {
-            let trimmed = self.held.trim_start();
+            // Everything held before this text is whitespace: only the new text can decide.
+            let trimmed = text.trim_start();
             if trimmed.is_empty() {
                 // Only whitespace so far: it may precede a call.
                 return String::new();
@@ -106,7 +107,11 @@ impl HoldBack {
             return (held, calls);
         }
         // Nothing shown yet: the released text is the whole answer, so trim it as one.
-        let rest = if self.shown_any { rest.trim_end() } else { rest.trim() };
+        let rest = if self.shown_any {
+            rest.trim_end()
+        } else {
+            rest.trim()
+        };
         if rest.trim_start().is_empty() {
             (String::new(), calls)
         } else {
@@ -250,14 +255,18 @@ mod tests {
 
     #[test]
     fn a_bare_call_is_taken_out() {
-        let (shown, rest, calls) = run(&["  {\"name\": \"get_weather\",", " \"arguments\": {\"city\": \"Rome\"}}\n"]);
+        let (shown, rest, calls) = run(&[
+            "  {\"name\": \"get_weather\",",
+            " \"arguments\": {\"city\": \"Rome\"}}\n",
+        ]);
         assert_eq!((shown.as_str(), rest.as_str()), ("", ""));
         assert_eq!(calls, vec![weather("Rome")]);
     }
 
     #[test]
     fn arguments_as_a_string_are_kept_as_text() {
-        let (_, _, calls) = run(&["{\"name\":\"read\",\"arguments\":\"{\\\"path\\\":\\\"a\\\"}\"}"]);
+        let (_, _, calls) =
+            run(&["{\"name\":\"read\",\"arguments\":\"{\\\"path\\\":\\\"a\\\"}\"}"]);
         assert_eq!(
             calls,
             vec![TextualCall {
@@ -292,7 +301,8 @@ mod tests {
 
     #[test]
     fn an_unclosed_block_with_complete_json_is_a_call() {
-        let (_, rest, calls) = run(&["<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"X\"}}"]);
+        let (_, rest, calls) =
+            run(&["<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"X\"}}"]);
         assert_eq!(rest, "");
         assert_eq!(calls, vec![weather("X")]);
     }

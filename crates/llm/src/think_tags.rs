@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn text_without_tags_is_answer() {
-        assert_eq!(split(&["a <b> c", " d"]), ("a <b> c d".into(), String::new()));
+        assert_eq!(
+            split(&["a <b> c", " d"]),
+            ("a <b> c d".into(), String::new())
+        );
     }
 
     #[test]

@@ -55,7 +55,10 @@ impl ChatMessage {
         Self::plain(Role::User, text)
     }
     pub fn assistant(text: impl Into<String>, tool_calls: Vec<ToolCall>) -> Self {
-        Self { tool_calls, ..Self::plain(Role::Assistant, text) }
+        Self {
+            tool_calls,
+            ..Self::plain(Role::Assistant, text)
+        }
     }
     pub fn tool_result(call: &ToolCall, content: impl Into<String>) -> Self {
         Self {
@@ -65,7 +68,13 @@ impl ChatMessage {
         }
     }
     fn plain(role: Role, text: impl Into<String>) -> Self {
-        Self { role, content: text.into(), tool_calls: Vec::new(), tool_call_id: None, tool_name: None }
+        Self {
+            role,
+            content: text.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            tool_name: None,
+        }
     }
 }
 
@@ -89,7 +98,7 @@ pub enum ThinkingLevel {
 }
 
 /// One chat request, wire-neutral.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {
     /// The provider's model id (`llama3.3:latest`), not the `provider/` ref.
     pub model: String,

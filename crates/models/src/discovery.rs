@@ -152,7 +152,7 @@ pub async fn discover_ollama_models(
         detail: describe_transport_error(e),
         failure: classify(e),
     };
-    let resp = with_auth(client.get(&tags_url), req)
+    let resp = with_auth(client.get(&tags_url).timeout(req.timeout), req)
         .send()
         .await
         .map_err(|e| unreachable(&e))?;
@@ -360,8 +360,10 @@ fn context_length(show: &Value) -> Option<u64> {
         .filter(|n| *n > 0)
 }
 
+/// Adds the configured headers and key. (`/api/show` is bounded by its caller's timeout, so
+/// that a hang is reported as one, not as a transport error.)
 fn with_auth(builder: reqwest::RequestBuilder, req: &DiscoveryRequest) -> reqwest::RequestBuilder {
-    let mut builder = builder.timeout(req.timeout);
+    let mut builder = builder;
     for (k, v) in &req.headers {
         builder = builder.header(k, v);
     }

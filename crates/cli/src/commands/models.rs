@@ -608,6 +608,9 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
         }
         FallbacksCommand::Add { model } => {
             let r = resolve_for_write(ctx, &loaded, &model)?;
+            if selection.primary.as_ref() == Some(&r) {
+                bail!("`{r}` is the default model; a fallback must be a different model");
+            }
             if selection.fallbacks.contains(&r) {
                 output::out(format!("`{r}` is already a fallback."));
                 return Ok(ExitCode::SUCCESS);

@@ -488,3 +488,18 @@ fn env_vars_are_substituted_and_a_missing_one_is_named() {
         Some("Bearer ${MY_OLLAMA_KEY}")
     );
 }
+
+/// JSON5 numbers are JavaScript numbers: `19001.0` and `128e3` are integers there, and the
+/// original OpenClaw (zod `.int()` / `number`) accepts them, so an existing config must load.
+#[test]
+fn integer_valued_numbers_are_accepted() {
+    let env = Env::new();
+    env.write_config(
+        "{\n  gateway: { port: 19001.0 },\n  models: { providers: { ollama: { models: [{ id: \"x\", contextWindow: 128e3, maxTokens: 8192.0 }] } } },\n}\n",
+    );
+    env.ok(&["config", "validate"]);
+    let list = env.json(&["models", "list", "--json"]);
+    assert_eq!(list["models"][0]["contextWindow"], 128_000);
+    assert_eq!(list["models"][0]["maxTokens"], 8192);
+    env.ok(&["config", "set", "gateway.port", "19002.0"]);
+}

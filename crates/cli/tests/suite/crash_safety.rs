@@ -67,7 +67,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
     names
 }
 
-/// 200+ runs of `config set gateway.port N`, each SIGKILLed after 0–3 ms: after every kill the
+/// 200+ runs of `config set gateway.port N`, SIGKILLed after 0–3 ms: after every kill the
 /// config is complete and valid, keeps its comment, and holds either the previous port or N;
 /// the backup is always complete too.
 #[test]
@@ -86,8 +86,12 @@ fn killing_config_set_never_leaves_a_broken_file() {
         let mut child = openclaw(&env, &["config", "set", "gateway.port", &port.to_string()])
             .spawn()
             .unwrap();
-        std::thread::sleep(delay);
-        let _ = child.kill();
+        // Every 20th run is left to finish, so that finished writes (and backups) are
+        // exercised however slow the machine is.
+        if i % 20 != 19 {
+            std::thread::sleep(delay);
+            let _ = child.kill();
+        }
         let status = child.wait().unwrap();
         if status.success() {
             finished += 1;
@@ -151,10 +155,6 @@ fn killing_config_set_never_leaves_a_broken_file() {
 
 /// Temp files left by killed writers are cleaned up (or at least do not pile up).
 #[test]
-#[ignore = "BUG: every SIGKILLed `config set` that dies between creating \
-            `openclaw.json.tmp-<pid>` (or `openclaw.json.bak.tmp-<pid>`) and renaming it leaves \
-            that file in ~/.openclaw forever; later writes never remove stale temp files, so \
-            they accumulate (config/src/store.rs write_atomic)"]
 fn killed_writes_do_not_pile_up_temp_files() {
     let env = Env::new();
     env.write_config(INITIAL);

@@ -170,10 +170,6 @@ fn two_hundred_fifty_models_with_a_hanging_and_a_garbage_one() {
 /// A model whose `/api/show` never answers must be reported as timed out (`show-timed-out`,
 /// "did not answer within 1.0 s"), every time.
 #[test]
-#[ignore = "BUG: a hanging /api/show is usually reported as kind `show-failed` with reason \
-            `/api/show failed: timed out` instead of `show-timed-out`: the reqwest per-request \
-            timeout set in discovery.rs `with_auth` races the outer tokio::time::timeout of the \
-            same length in `show_model`, and the transport error wins"]
 fn hanging_show_is_reported_as_timed_out() {
     let server = TestServer::builder()
         .model(ModelSpec::new("llama3.3"))

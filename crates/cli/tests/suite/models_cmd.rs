@@ -108,6 +108,41 @@ fn set_outside_the_catalog_warns_but_saves() {
     assert_eq!(status["defaultInCatalog"], false);
 }
 
+/// `agents.defaults.models[ref].alias` names a model; `models set ALIAS` stores the ref.
+#[test]
+fn aliases_resolve_when_setting_models() {
+    let (_server, env) = fixture_env();
+    env.ok(&[
+        "config",
+        "set",
+        "agents.defaults.models[\"ollama/qwen3:8b\"].alias",
+        "thinker",
+    ]);
+    env.ok(&["models", "set", "thinker"]);
+    assert_eq!(model_of(&env), json!({"primary": "ollama/qwen3:8b"}));
+    let list = env.json(&["models", "list", "--json"]);
+    let row = list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "ollama/qwen3:8b")
+        .unwrap();
+    let tags: Vec<&str> = row["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"default") && tags.contains(&"alias:thinker"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        env.json(&["models", "status", "--json"])["aliases"],
+        json!({"thinker": "ollama/qwen3:8b"})
+    );
+}
+
 #[test]
 fn fallbacks_add_remove_clear_and_list() {
     let env = Env::new();
@@ -313,8 +348,6 @@ fn config_set_help_has_examples_that_work() {
 }
 
 #[test]
-#[ignore = "BUG: `openclaw models list --help` has no example command (no `Example`/`openclaw models list` \
-            line); `models set --help` and `config set --help` do"]
 fn models_list_help_has_examples() {
     let help = Env::new().ok(&["models", "list", "--help"]).stdout;
     assert!(help.contains("Example"), "{help}");
