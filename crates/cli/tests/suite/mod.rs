@@ -1,5 +1,6 @@
 //! The areas of the `openclaw` CLI under test; `support` holds the shared harness.
 
+mod agent_cmd;
 mod config_cmd;
 mod crash_safety;
 mod discovery;

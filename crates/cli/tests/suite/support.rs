@@ -117,6 +117,22 @@ impl Env {
         cmd
     }
 
+    /// A plain `std::process::Command` with the same environment, for tests that need to
+    /// signal the running process.
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("openclaw"));
+        cmd.env_clear()
+            .env("HOME", self.home())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .current_dir(self.home())
+            .args(args);
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     /// Runs `openclaw ARGS…` and captures everything.
     pub fn run(&self, args: &[&str]) -> Run {
         let started = Instant::now();
