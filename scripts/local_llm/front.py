@@ -587,7 +587,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "model is required")
         model = self.find_model(name)
         if model is None:
-            raise ApiError(404, f"model '{name}' not found")
+            raise ApiError(404, f'model "{name}" not found, try pulling it first')
         stream = req.get("stream", True) is not False
         if not req.get("messages"):
             # Ollama loads the model and answers done at once

@@ -237,6 +237,8 @@ pub struct Agent {
     pub system_prompt: String,
     /// Index of the model that answered last; later rounds start there.
     active: usize,
+    /// One client per candidate, so connections are reused across rounds and turns.
+    clients: Vec<ModelClient>,
 }
 
 impl Agent {
@@ -247,7 +249,12 @@ impl Agent {
         approver: Box<dyn Approver>,
     ) -> Self {
         let system_prompt = default_system_prompt(&workspace);
+        let clients = candidates
+            .iter()
+            .map(|c| ModelClient::new(c.endpoint.clone()))
+            .collect();
         Self {
+            clients,
             candidates,
             workspace,
             exec,
@@ -270,12 +277,14 @@ impl Agent {
         &mut self,
         session: &mut Session,
     ) -> Result<Option<usize>, AgentError> {
-        let Some(cand) = self.candidates.get(self.active).cloned() else {
+        let (Some(cand), Some(client)) = (
+            self.candidates.get(self.active),
+            self.clients.get(self.active),
+        ) else {
             return Err(AgentError::NoModel("no model to write the summary".into()));
         };
-        let client = ModelClient::new(cand.endpoint.clone());
         Ok(
-            match compact(session, &client, &cand.model_id, cand.budget()).await? {
+            match compact(session, client, &cand.model_id, cand.budget()).await? {
                 Some(Entry::Compaction { replaced, .. }) => Some(replaced),
                 _ => None,
             },
@@ -368,7 +377,7 @@ impl Agent {
         let mut overflow_retried = false;
         loop {
             let cand = self.candidates[i].clone();
-            let client = ModelClient::new(cand.endpoint.clone());
+            let client = &self.clients[i];
             if *announced != Some(i) {
                 on_event(AgentEvent::Model {
                     model: cand.model_ref.to_string(),
@@ -383,7 +392,7 @@ impl Agent {
                 cand.max_tokens,
             ) {
                 if let Some(Entry::Compaction { replaced, .. }) =
-                    compact(session, &client, &cand.model_id, cand.budget()).await?
+                    compact(session, client, &cand.model_id, cand.budget()).await?
                 {
                     on_event(AgentEvent::Compacted { replaced });
                 }
@@ -410,7 +419,7 @@ impl Agent {
                 Err(LlmError::ContextOverflow { .. }) if !overflow_retried => {
                     overflow_retried = true;
                     if let Some(Entry::Compaction { replaced, .. }) =
-                        compact(session, &client, &cand.model_id, cand.budget() / 2).await?
+                        compact(session, client, &cand.model_id, cand.budget() / 2).await?
                     {
                         on_event(AgentEvent::Compacted { replaced });
                     }
