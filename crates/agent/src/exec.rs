@@ -99,7 +99,12 @@ pub async fn run_exec(
     }
     if !policy.allows_without_asking(command) {
         let askable = policy.ask != ExecAsk::Off;
-        match askable.then(|| approver.approve(command)).flatten() {
+        let answer = if askable {
+            approver.approve(command).await
+        } else {
+            None
+        };
+        match answer {
             Some(true) => {}
             Some(false) => return Err(format!("the user denied running `{command}`")),
             None => {
@@ -186,8 +191,8 @@ mod tests {
 
     struct Yes;
     impl Approver for Yes {
-        fn approve(&mut self, _: &str) -> Option<bool> {
-            Some(true)
+        fn approve<'a>(&'a mut self, _: &'a str) -> crate::tools::Approval<'a> {
+            Box::pin(async { Some(true) })
         }
     }
 

@@ -4,6 +4,7 @@ mod compaction;
 mod exec;
 mod runner;
 mod session;
+mod setup;
 mod tools;
 mod workspace;
 
@@ -11,5 +12,6 @@ pub use compaction::{estimate_tokens, needs_compaction};
 pub use exec::{ExecAsk, ExecPolicy, ExecSecurity, DEFAULT_SAFE_BINS};
 pub use runner::*;
 pub use session::{new_session_id, now_ms, Entry, Session, SessionError, TRANSCRIPT_VERSION};
-pub use tools::{run_tool, tool_specs, Approver, NoApprover, ToolContext, ToolOutcome};
+pub use setup::{assemble_agent, exec_policy, workspace_dir, Assembled, SetupError};
+pub use tools::{run_tool, tool_specs, Approval, Approver, NoApprover, ToolContext, ToolOutcome};
 pub use workspace::{OutsideWorkspace, Workspace};

@@ -38,18 +38,23 @@ impl ToolOutcome {
     }
 }
 
-/// Asks a person whether a command may run.
+/// The answer to an approval request, once a person (or nobody) has answered.
+pub type Approval<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<bool>> + Send + 'a>>;
+
+/// Asks a person whether a command may run. Async, so that a gateway can wait for a web
+/// client's answer without blocking its runtime.
 pub trait Approver: Send {
-    /// `None` when nobody can be asked (no terminal).
-    fn approve(&mut self, command: &str) -> Option<bool>;
+    /// `None` when nobody can be asked (no terminal, no connected client).
+    fn approve<'a>(&'a mut self, command: &'a str) -> Approval<'a>;
 }
 
 /// Nobody to ask: every question is answered "no one is here".
 pub struct NoApprover;
 
 impl Approver for NoApprover {
-    fn approve(&mut self, _: &str) -> Option<bool> {
-        None
+    fn approve<'a>(&'a mut self, _: &'a str) -> Approval<'a> {
+        Box::pin(async { None })
     }
 }
 

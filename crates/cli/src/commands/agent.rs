@@ -1,18 +1,15 @@
 //! `openclaw agent`: one turn of the agent, streamed to the terminal.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use openclaw_agent::{
-    new_session_id, resolve_candidates, Agent, AgentEvent, Approver, ExecAsk, ExecPolicy,
-    ExecSecurity, Session, Workspace,
+    assemble_agent, new_session_id, Agent, AgentEvent, Approval, Approver, Session,
 };
 use openclaw_config::{LoadedConfig, DEFAULT_AGENT_ID};
 use openclaw_llm::ThinkingLevel;
-use openclaw_models::Selection;
 use serde_json::json;
 
 use crate::args::{AgentArgs, ThinkingArg};
@@ -102,91 +99,45 @@ pub fn thinking_level(t: ThinkingArg) -> ThinkingLevel {
 
 /// Config + catalog → a ready agent (fallback chain, workspace, exec policy).
 pub fn build_agent(ctx: &Context, loaded: &LoadedConfig, model: Option<&str>) -> Result<Agent> {
-    let selection = Selection::from_config(&loaded.config);
-    for e in &selection.invalid {
-        output::warn(e);
-    }
-    let override_ref = model.map(|m| selection.resolve(m)).transpose()?;
     let catalog = ctx.catalog(loaded, None)?;
-    if let openclaw_models::DiscoveryOutcome::Failed(e) = &catalog.discovery {
-        output::warn(e);
-    }
     let env = |k: &str| ctx.var(k);
-    let (candidates, notes) = resolve_candidates(
+    let assembled = assemble_agent(
         &catalog,
         &loaded.config,
-        &selection,
-        override_ref.as_ref(),
+        &ctx.paths,
         &env,
-    );
-    for n in notes {
+        model,
+        Box::new(TerminalApprover),
+    )?;
+    for n in assembled.notes {
         output::warn(n);
     }
-    let workspace_dir = loaded
-        .config
-        .agents
-        .defaults
-        .workspace
-        .as_deref()
-        .map(|w| expand_home(ctx, w))
-        .unwrap_or_else(|| ctx.paths.default_workspace());
-    let workspace = Workspace::open(&workspace_dir)
-        .with_context(|| format!("cannot open the workspace {}", workspace_dir.display()))?;
-    let exec = exec_policy(&loaded.config.tools.exec);
-    let approver: Box<dyn Approver> = Box::new(TerminalApprover);
-    Ok(Agent::new(candidates, workspace, exec, approver))
-}
-
-fn expand_home(ctx: &Context, path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), ctx.var("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
-    }
-}
-
-fn exec_policy(cfg: &openclaw_config::ExecConfig) -> ExecPolicy {
-    let mut p = ExecPolicy {
-        security: match cfg.security.as_deref() {
-            Some("deny") => ExecSecurity::Deny,
-            Some("full") => ExecSecurity::Full,
-            _ => ExecSecurity::Allowlist,
-        },
-        ask: match cfg.ask.as_deref() {
-            Some("off") => ExecAsk::Off,
-            Some("always") => ExecAsk::Always,
-            _ => ExecAsk::OnMiss,
-        },
-        ..ExecPolicy::default()
-    };
-    if let Some(extra) = &cfg.safe_bins {
-        p.safe_bins.extend(extra.iter().cloned());
-    }
-    if let Some(t) = cfg.timeout_seconds.or(cfg.timeout_sec).filter(|t| *t > 0) {
-        p.default_timeout = Duration::from_secs(t);
-    }
-    p
+    Ok(assembled.agent)
 }
 
 /// Asks on the terminal; nobody to ask when stdin or stderr is not one.
 struct TerminalApprover;
 
 impl Approver for TerminalApprover {
-    fn approve(&mut self, command: &str) -> Option<bool> {
-        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        anstream::eprint!(
-            "\n{} run `{}`? [y/N] ",
-            paint(output::WARN, "exec:"),
-            command
-        );
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).ok()?;
-        Some(matches!(
-            line.trim().to_ascii_lowercase().as_str(),
-            "y" | "yes"
-        ))
+    fn approve<'a>(&'a mut self, command: &'a str) -> Approval<'a> {
+        Box::pin(async move {
+            if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+                return None;
+            }
+            anstream::eprint!(
+                "\n{} run `{}`? [y/N] ",
+                paint(output::WARN, "exec:"),
+                command
+            );
+            let _ = std::io::stderr().flush();
+            // Nothing else runs while the user decides, so a blocking read is fine here.
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).ok()?;
+            Some(matches!(
+                line.trim().to_ascii_lowercase().as_str(),
+                "y" | "yes"
+            ))
+        })
     }
 }
 
