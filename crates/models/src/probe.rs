@@ -52,3 +52,52 @@ pub async fn probe_provider(
         Err(e) => ProbeResult::Unreachable(describe_transport_error(&e)),
     }
 }
+
+/// A model Ollama has loaded, with the context it actually runs with (`/api/ps`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedModel {
+    pub name: String,
+    pub context_length: u64,
+}
+
+/// Ollama's loaded models (`GET {native_base}/api/ps`); empty when it cannot say.
+///
+/// Ollama's OpenAI-compatible endpoint cannot set the context length per request, so a model
+/// loaded through `/v1` runs with Ollama's default context whatever the catalog says; this is
+/// how `models status` finds out.
+pub async fn ollama_loaded_models(
+    native_base: &str,
+    api_key: Option<&str>,
+    timeout: Duration,
+) -> Vec<LoadedModel> {
+    let client = http_client(native_base, timeout);
+    let mut req = client.get(format!("{native_base}/api/ps")).timeout(timeout);
+    if let Some(k) = api_key {
+        req = req.bearer_auth(k);
+    }
+    let Ok(resp) = req.send().await else {
+        return Vec::new();
+    };
+    let Ok(value) = resp.json::<serde_json::Value>().await else {
+        return Vec::new();
+    };
+    value
+        .get("models")
+        .and_then(serde_json::Value::as_array)
+        .map(|models| {
+            models
+                .iter()
+                .filter_map(|m| {
+                    Some(LoadedModel {
+                        name: m
+                            .get("name")
+                            .or_else(|| m.get("model"))?
+                            .as_str()?
+                            .to_string(),
+                        context_length: m.get("context_length")?.as_u64()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,7 +1,7 @@
 //! `openclaw models set|status|fallbacks` and the help texts: the default model and fallbacks
 //! are written into `agents.defaults.model` without disturbing the rest of the file.
 
-use openclaw_test_support::{fixture_models, TestServer};
+use openclaw_test_support::{fixture_models, ModelSpec, TestServer};
 use serde_json::{json, Value};
 
 use super::support::{argv, closed_port, openclaw_commands, request_lines, Env};
@@ -378,5 +378,38 @@ fn models_list_help_explains_discovery() {
     assert!(
         set_help.contains("openclaw models set ollama/"),
         "{set_help}"
+    );
+}
+
+#[test]
+fn status_warns_when_ollama_runs_a_model_with_less_context_than_the_catalog() {
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3").context_length(131072))
+        .ps_context_length(4096)
+        .start_blocking()
+        .unwrap();
+    let env = Env::new().api_key("ollama-local").ollama(&server);
+    let out = env.json(&["models", "status", "--json"]);
+    let warnings: Vec<String> = out["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    let w = warnings
+        .iter()
+        .find(|w| w.contains("4096-token context"))
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(
+        w.contains("131072") && w.contains("models.providers.ollama.api ollama"),
+        "{w}"
+    );
+    // With the native API, num_ctx is sent, so there is nothing to warn about.
+    env.write_config(r#"{ models: { providers: { ollama: { api: "ollama" } } } }"#);
+    let out = env.json(&["models", "status", "--json"]);
+    assert!(
+        !out["warnings"].to_string().contains("4096-token context"),
+        "{}",
+        out["warnings"]
     );
 }
