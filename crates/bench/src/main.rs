@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use openclaw_test_support::{ModelSpec, TestServer};
 
+mod relay;
+
 struct Sample {
     wall: Duration,
     max_rss_kib: u64,
@@ -77,6 +79,7 @@ fn run() -> Result<(), String> {
     let mut runs = 15;
     let mut peer: Option<PathBuf> = None;
     let mut peer_runs = 5;
+    let mut relay_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -92,8 +95,9 @@ fn run() -> Result<(), String> {
                     .parse()
                     .map_err(|e| format!("--peer-runs: {e}"))?
             }
+            "relay" => relay_mode = true,
             "-h" | "--help" => {
-                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]");
+                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]\nopenclaw-bench relay [--runs N]   (real model via scripts/local-llm)");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -108,6 +112,9 @@ fn run() -> Result<(), String> {
         ));
     }
     println!("machine: {}", machine());
+    if relay_mode {
+        return relay::run(&ours, runs.min(7));
+    }
     println!(
         "binary: {} ({} runs per case, medians)\n",
         ours.display(),
