@@ -15,5 +15,5 @@ pub use discovery::{
     DiscoveredModel, DiscoveryError, DiscoveryReport, DiscoveryRequest, SkipReason, SkippedModel,
 };
 pub use model_ref::{ModelRef, ModelRefError};
-pub use probe::{ollama_loaded_models, probe_provider, LoadedModel, ProbeResult};
+pub use probe::{context_mismatches, ollama_loaded_models, probe_provider, ContextMismatch, LoadedModel, ProbeResult};
 pub use selection::{same_model, Selection};

@@ -101,3 +101,46 @@ pub async fn ollama_loaded_models(
         })
         .unwrap_or_default()
 }
+
+/// A loaded model whose effective context is smaller than the catalog's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextMismatch {
+    pub model: String,
+    pub effective: u64,
+    pub catalog: u64,
+}
+
+/// Loaded Ollama models that run with less context than the catalog says (SPEC §9). Only
+/// meaningful over the OpenAI-compatible API, where Ollama ignores the requested context and
+/// truncates prompts silently; empty for the native API (which sends `num_ctx`).
+pub async fn context_mismatches(catalog: &crate::Catalog, env: EnvLookup<'_>) -> Vec<ContextMismatch> {
+    let Some(provider) = catalog.provider(crate::OLLAMA) else {
+        return Vec::new();
+    };
+    if provider.api != ApiKind::OpenAiCompletions || !matches!(catalog.discovery, crate::DiscoveryOutcome::Ran(_)) {
+        return Vec::new();
+    }
+    let key = provider.api_key.as_ref().and_then(|k| k.resolve(env));
+    ollama_loaded_models(&catalog.ollama_base, key.as_deref(), Duration::from_secs(3))
+        .await
+        .into_iter()
+        .filter_map(|l| {
+            let model = catalog.find(crate::OLLAMA, &l.name)?;
+            (l.context_length < model.context_window).then(|| ContextMismatch {
+                model: l.name.clone(),
+                effective: l.context_length,
+                catalog: model.context_window,
+            })
+        })
+        .collect()
+}
+
+impl std::fmt::Display for ContextMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Ollama runs `{}` with a {}-token context (from /api/ps), but the catalog says {}: over the OpenAI-compatible API longer prompts are silently truncated\n  hint: use Ollama's native API, which sends `num_ctx`: `openclaw config set models.providers.ollama.api ollama`",
+            self.model, self.effective, self.catalog
+        )
+    }
+}

@@ -333,36 +333,11 @@ fn discovery_json(catalog: &Catalog) -> Value {
     }
 }
 
-/// Loaded Ollama models that run with less context than the catalog says (SPEC §9): over the
-/// OpenAI-compatible API Ollama ignores the requested context and truncates prompts silently.
+/// Loaded Ollama models that run with less context than the catalog says (SPEC §9).
 fn context_warnings(ctx: &Context, catalog: &Catalog) -> Result<Vec<String>> {
-    let Some(provider) = catalog.provider(openclaw_models::OLLAMA) else {
-        return Ok(Vec::new());
-    };
-    if provider.api != ApiKind::OpenAiCompletions
-        || !matches!(catalog.discovery, DiscoveryOutcome::Ran(_))
-    {
-        return Ok(Vec::new());
-    }
     let env = |k: &str| ctx.var(k);
-    let key = provider.api_key.as_ref().and_then(|k| k.resolve(&env));
-    let loaded = runtime()?.block_on(openclaw_models::ollama_loaded_models(
-        &catalog.ollama_base,
-        key.as_deref(),
-        Duration::from_secs(3),
-    ));
-    Ok(loaded
-        .iter()
-        .filter_map(|l| {
-            let model = catalog.find(openclaw_models::OLLAMA, &l.name)?;
-            (l.context_length < model.context_window).then(|| {
-                format!(
-                    "Ollama runs `{}` with a {}-token context (from /api/ps), but the catalog says {}: over the OpenAI-compatible API longer prompts are silently truncated\n  hint: use Ollama's native API, which sends `num_ctx`: `openclaw config set models.providers.ollama.api ollama`",
-                    l.name, l.context_length, model.context_window
-                )
-            })
-        })
-        .collect())
+    let found = runtime()?.block_on(openclaw_models::context_mismatches(catalog, &env));
+    Ok(found.iter().map(ToString::to_string).collect())
 }
 
 fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {

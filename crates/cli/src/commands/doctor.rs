@@ -1,0 +1,348 @@
+//! `openclaw doctor`: every check of the seed page's troubleshooting section, each with a
+//! verdict and the exact fix; `--fix` repairs what is safe after showing the change.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use openclaw_config::{ApiKind, AuthProfiles, LoadedConfig, DEFAULT_AGENT_ID};
+use openclaw_models::{
+    context_mismatches, probe_provider, Catalog, DiscoveryOutcome, ProbeResult, ProviderInfo, ProviderSource, Selection,
+    SkipReason, OLLAMA,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::DoctorArgs;
+use crate::context::{runtime, Context};
+use crate::output::{self, paint, BAD, BOLD, DIM, GOOD, WARN};
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One check: what was looked at, what was found, and how to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: &'static str,
+    pub status: Status,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(id: &'static str, status: Status, title: impl Into<String>) -> Self {
+        Self { id, status, title: title.into(), detail: None, fix: None }
+    }
+    fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+    fn fix(mut self, f: impl Into<String>) -> Self {
+        self.fix = Some(f.into());
+        self
+    }
+}
+
+/// All checks of one run, and the repairs `--fix` made.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DoctorReport {
+    pub checks: Vec<Check>,
+    pub fixed: Vec<String>,
+}
+
+impl DoctorReport {
+    /// True when nothing is broken.
+    pub fn ok(&self) -> bool {
+        !self.checks.iter().any(|c| c.status == Status::Error)
+    }
+}
+
+pub fn run(ctx: &Context, args: DoctorArgs) -> Result<ExitCode> {
+    let report = run_checks(ctx, args.fix)?;
+    if args.json {
+        output::out(serde_json::to_string_pretty(&json!({
+            "ok": report.ok(),
+            "checks": report.checks,
+            "fixed": report.fixed,
+        }))?);
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs every check (and, with `fix`, the safe repairs, then the checks again).
+pub fn run_checks(ctx: &Context, fix: bool) -> Result<DoctorReport> {
+    let mut report = checks(ctx)?;
+    if fix {
+        let fixed = apply_fixes(ctx, &report)?;
+        if !fixed.is_empty() {
+            report = checks(ctx)?;
+            report.fixed = fixed;
+        }
+    }
+    Ok(report)
+}
+
+fn checks(ctx: &Context) -> Result<DoctorReport> {
+    let mut out = Vec::new();
+    let env = |k: &str| ctx.var(k);
+    let file = ctx.show_path(&ctx.paths.config_file);
+
+    // 1. The config.
+    let loaded = match openclaw_config::load(&ctx.paths.config_file, &env) {
+        Ok(l) => {
+            let title = if l.exists { format!("config {file} is valid") } else { format!("no config file at {file} yet (an empty config is valid)") };
+            let mut c = Check::new("config", Status::Ok, title);
+            if !l.warnings.is_empty() {
+                c.status = Status::Info;
+                c.detail = Some(l.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>().join("\n"));
+            }
+            out.push(c);
+            l
+        }
+        Err(e) => {
+            out.push(
+                Check::new("config", Status::Error, format!("config {file} cannot be used"))
+                    .detail(e.to_string())
+                    .fix("correct the file at the line and column shown; `openclaw config validate` lists every problem"),
+            );
+            // The other checks still run, on an empty config.
+            LoadedConfig {
+                path: ctx.paths.config_file.clone(),
+                exists: true,
+                document: openclaw_config::Document::parse("", "empty")?,
+                config: Default::default(),
+                warnings: Vec::new(),
+            }
+        }
+    };
+
+    // 2. The state directory.
+    out.push(state_dir_check(ctx, &ctx.paths.state_dir));
+
+    // 3. Providers, Ollama first.
+    let catalog = ctx.catalog(&loaded, None)?;
+    let selection = Selection::from_config(&loaded.config);
+    let rt = runtime()?;
+    let base = catalog.ollama_base.clone();
+    let ollama_probe = rt.block_on(probe_provider(
+        &ProviderInfo {
+            id: OLLAMA.into(),
+            base_url: Some(base.clone()),
+            api: ApiKind::Ollama,
+            api_key: None,
+            headers: BTreeMap::new(),
+            timeout_seconds: None,
+            source: ProviderSource::Discovered,
+        },
+        &env,
+        Duration::from_secs(3),
+    ));
+    let ollama_used = catalog.provider(OLLAMA).is_some()
+        || loaded.config.models.providers.is_empty()
+        || selection.referenced().iter().any(|r| r.provider == OLLAMA);
+    out.extend(ollama_checks(&catalog, &ollama_probe, &base, ollama_used));
+
+    for p in catalog.providers.iter().filter(|p| p.source == ProviderSource::Explicit) {
+        let probe = rt.block_on(probe_provider(p, &env, Duration::from_secs(3)));
+        out.push(provider_check(p, &probe, &catalog));
+    }
+
+    // 4. Default and fallbacks exist.
+    out.extend(selection_checks(&catalog, &selection));
+
+    // 5. Effective context vs catalog.
+    let mismatches = rt.block_on(context_mismatches(&catalog, &env));
+    if !mismatches.is_empty() {
+        let lines: Vec<String> = mismatches
+            .iter()
+            .map(|m| format!("{}: runs with {} tokens, the catalog says {}", m.model, m.effective, m.catalog))
+            .collect();
+        out.push(
+            Check::new("context", Status::Warn, format!("{} loaded model(s) run with less context than the catalog says; longer prompts are silently truncated", mismatches.len()))
+                .detail(format!("{}\n(Ollama's /api/ps shows the effective context; its OpenAI-compatible API cannot change it per request)", lines.join("\n")))
+                .fix("use Ollama's native API, which sends num_ctx: `openclaw config set models.providers.ollama.api ollama`"),
+        );
+    }
+    Ok(DoctorReport { checks: out, fixed: Vec::new() })
+}
+
+fn state_dir_check(ctx: &Context, dir: &Path) -> Check {
+    let shown = ctx.show_path(dir);
+    let probe = dir.join(format!(".doctor-{}", std::process::id()));
+    let result = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"ok")).and_then(|_| std::fs::remove_file(&probe));
+    match result {
+        Ok(()) => Check::new("state-dir", Status::Ok, format!("state directory {shown} is writable")),
+        Err(e) => Check::new("state-dir", Status::Error, format!("state directory {shown} is not writable"))
+            .detail(e.to_string())
+            .fix(format!("fix the permissions of {shown}, or move OpenClaw's files with OPENCLAW_STATE_DIR=/some/writable/dir")),
+    }
+}
+
+fn in_container() -> bool {
+    Path::new("/.dockerenv").exists() || Path::new("/run/.containerenv").exists()
+}
+
+fn ollama_checks(catalog: &Catalog, probe: &ProbeResult, base: &str, used: bool) -> Vec<Check> {
+    let mut out = Vec::new();
+    match probe {
+        ProbeResult::Reachable { status: 200, .. } => {
+            out.push(Check::new("ollama", Status::Ok, format!("Ollama is running at {base}")));
+        }
+        ProbeResult::Reachable { status, .. } => out.push(
+            Check::new("ollama", if used { Status::Error } else { Status::Info }, format!("{base} answered /api/tags with HTTP {status}: is it an Ollama server?"))
+                .fix(format!("check `curl {base}/api/tags`; set OLLAMA_HOST or models.providers.ollama.baseUrl to where Ollama listens")),
+        ),
+        ProbeResult::Unreachable(_) | ProbeResult::NotConfigured if !used => {
+            out.push(Check::new("ollama", Status::Info, format!("Ollama is not running at {base} (not used by this config)")));
+            return out;
+        }
+        ProbeResult::Unreachable(detail) => {
+            let mut fix = format!("start it with `ollama serve` (is it running? `ps aux | grep ollama`), then check `curl {base}/api/tags`");
+            if in_container() && openclaw_models::discovery::is_loopback_url(base) {
+                fix.push_str("\ninside a container, localhost is the container itself: point OLLAMA_HOST (or models.providers.ollama.baseUrl) at the host, e.g. http://host.docker.internal:11434");
+            }
+            out.push(Check::new("ollama", Status::Error, format!("Ollama is not reachable at {base} ({detail})")).fix(fix));
+            return out;
+        }
+        ProbeResult::NotConfigured => {}
+    }
+    match &catalog.discovery {
+        DiscoveryOutcome::NotEnabled => out.push(
+            Check::new("discovery", Status::Error, "Ollama is running, but model discovery is not enabled")
+                .detail("discovery needs an opt-in: OLLAMA_API_KEY, an `ollama` auth profile, or models.providers.ollama.apiKey (any value; Ollama needs no real key)")
+                .fix("`export OLLAMA_API_KEY=ollama-local`, or `openclaw config set models.providers.ollama.apiKey \"ollama-local\"`, or `openclaw doctor --fix` (creates the ollama:default auth profile)"),
+        ),
+        DiscoveryOutcome::ExplicitModels => out.push(
+            Check::new("discovery", Status::Info, "discovery is off: models.providers.ollama lists its models (explicit setup), which are used as given")
+                .fix("to discover the installed models instead, remove `models` from models.providers.ollama: `openclaw config unset models.providers.ollama.models`"),
+        ),
+        DiscoveryOutcome::Filtered => {}
+        DiscoveryOutcome::Failed(e) => out.push(Check::new("discovery", Status::Error, "Ollama discovery failed").detail(e.to_string())),
+        DiscoveryOutcome::Ran(r) if r.installed == 0 => out.push(
+            Check::new("discovery", Status::Error, "Ollama has no models installed").fix("pull a tools-capable model: `ollama pull llama3.3` (or `openclaw models pull llama3.3`)"),
+        ),
+        DiscoveryOutcome::Ran(r) if r.models.is_empty() => {
+            let skipped: Vec<String> = r.skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect();
+            out.push(
+                Check::new("discovery", Status::Error, format!("no tools-capable model: none of the {} installed models reports the `tools` capability", r.installed))
+                    .detail(skipped.join("\n"))
+                    .fix("pull a tools-capable model (`ollama pull llama3.3`), or declare the model explicitly under models.providers.ollama.models (the seed page's explicit setup)"),
+            );
+        }
+        DiscoveryOutcome::Ran(r) => {
+            out.push(Check::new("discovery", Status::Ok, format!("discovery found {} tools-capable model(s) of {} installed", r.models.len(), r.installed)));
+            for s in r.skipped.iter().filter(|s| !matches!(s.reason, SkipReason::NoTools { .. })) {
+                out.push(Check::new("discovery", Status::Warn, format!("Ollama model `{}` was skipped: {}", s.name, s.reason)).fix(format!("check `curl {base}/api/show -d '{{\"model\": \"{}\"}}'`", s.name)));
+            }
+        }
+    }
+    out
+}
+
+fn provider_check(p: &ProviderInfo, probe: &ProbeResult, catalog: &Catalog) -> Check {
+    let count = catalog.models.iter().filter(|m| m.provider == p.id).count();
+    let base = p.base_url.clone().unwrap_or_default();
+    match probe {
+        ProbeResult::NotConfigured => Check::new("provider", Status::Error, format!("provider `{}` has no baseUrl", p.id))
+            .fix(format!("`openclaw config set models.providers.{}.baseUrl http://host:port/v1`", p.id)),
+        ProbeResult::Unreachable(d) => Check::new("provider", Status::Error, format!("provider `{}` is not reachable at {base} ({d})", p.id))
+            .fix(format!("check that the server runs and `models.providers.{}.baseUrl` is right", p.id)),
+        ProbeResult::Reachable { authenticated: false, status } => Check::new("provider", Status::Error, format!("provider `{}` refused the key (HTTP {status})", p.id))
+            .fix(format!("check `models.providers.{}.apiKey` ({})", p.id, p.api_key.as_ref().map_or("not set".to_string(), |k| k.describe()))),
+        ProbeResult::Reachable { .. } => Check::new("provider", Status::Ok, format!("provider `{}` is reachable at {base}, {count} model(s) configured", p.id)),
+    }
+}
+
+fn selection_checks(catalog: &Catalog, selection: &Selection) -> Vec<Check> {
+    let mut out = Vec::new();
+    let pull_hint = |r: &openclaw_models::ModelRef| {
+        if r.provider == OLLAMA {
+            format!("pull it (`ollama pull {}`), or choose another: `openclaw models set <ref>` (see `openclaw models list`)", r.model)
+        } else {
+            "add it to the provider's `models`, or choose another: `openclaw models set <ref>`".to_string()
+        }
+    };
+    match &selection.primary {
+        None => {
+            let mut c = Check::new("default-model", Status::Warn, "no default model is set");
+            if let Some(first) = catalog.models.first() {
+                c = c.fix(format!("`openclaw models set {}`", first.key()));
+            }
+            out.push(c);
+        }
+        Some(r) if catalog.find(&r.provider, &r.model).is_none() => {
+            out.push(Check::new("default-model", Status::Error, format!("the default model {r} is not in the catalog")).fix(pull_hint(r)));
+        }
+        Some(r) => out.push(Check::new("default-model", Status::Ok, format!("default model {r} is available"))),
+    }
+    for (i, r) in selection.fallbacks.iter().enumerate() {
+        if catalog.find(&r.provider, &r.model).is_none() {
+            out.push(Check::new("fallback", Status::Warn, format!("fallback #{} {r} is not in the catalog", i + 1)).fix(pull_hint(r)));
+        }
+    }
+    for e in &selection.invalid {
+        out.push(Check::new("default-model", Status::Error, e.to_string()));
+    }
+    out
+}
+
+/// Safe repairs: the `ollama:default` auth profile when Ollama runs but discovery is off.
+fn apply_fixes(ctx: &Context, report: &DoctorReport) -> Result<Vec<String>> {
+    let mut fixed = Vec::new();
+    if report.checks.iter().any(|c| c.id == "discovery" && c.status == Status::Error && c.title.contains("not enabled")) {
+        let path = ctx.paths.auth_profiles(DEFAULT_AGENT_ID);
+        let mut store = AuthProfiles::load(&path)?;
+        let change = format!("add auth profile ollama:default (api_key \"ollama-local\") to {}", ctx.show_path(&path));
+        anstream::eprintln!("{} {change}", paint(BOLD, "fix:"));
+        store.set_api_key("ollama:default", OLLAMA, "ollama-local");
+        store.save()?;
+        fixed.push(change);
+    }
+    Ok(fixed)
+}
+
+/// Prints the report for people.
+pub fn print_report(report: &DoctorReport) {
+    for c in &report.checks {
+        let mark = match c.status {
+            Status::Ok => paint(GOOD, "✔"),
+            Status::Info => paint(DIM, "i"),
+            Status::Warn => paint(WARN, "!"),
+            Status::Error => paint(BAD, "✖"),
+        };
+        output::out(format!("{mark} {:<14} {}", c.id, c.title));
+        for line in c.detail.iter().flat_map(|d| d.lines()) {
+            output::out(format!("  {:<14} {}", "", paint(DIM, line)));
+        }
+        if let Some(fix) = &c.fix {
+            for (i, line) in fix.lines().enumerate() {
+                let label = if i == 0 { "fix:" } else { "" };
+                output::out(format!("  {:<14} {} {line}", "", paint(BOLD, format!("{label:<4}"))));
+            }
+        }
+    }
+    for f in &report.fixed {
+        output::out(format!("{} {f}", paint(GOOD, "fixed:")));
+    }
+    let errors = report.checks.iter().filter(|c| c.status == Status::Error).count();
+    let warnings = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+    if errors + warnings == 0 {
+        output::out(paint(GOOD, "\nEverything looks good."));
+    } else {
+        output::out(format!("\n{errors} error(s), {warnings} warning(s)."));
+    }
+}
