@@ -267,3 +267,41 @@ fn killing_the_agent_mid_stream_leaves_a_readable_transcript() {
     // The reply being streamed at the kill is lost, nothing else.
     assert!(!lines.iter().any(|l| l.contains("word39")));
 }
+
+#[test]
+fn chat_runs_turns_and_slash_commands_from_piped_input() {
+    use std::io::Write;
+    let server = TestServer::builder().model(ModelSpec::new("llama3.3")).model(ModelSpec::new("qwen3:8b")).start_blocking().unwrap();
+    let env = env_with(&server);
+    env.write_config(r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#);
+    let mut child = env
+        .std_command(&["chat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"first question\n/model ollama/qwen3:8b\nsecond question\n/compact\n/bogus\n/new\nthird question\n/quit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Hello from llama3.3:latest"), "{stdout}");
+    assert!(stdout.contains("Hello from qwen3:8b"), "{stdout}");
+    assert!(stderr.contains("model: ollama/qwen3:8b"), "{stderr}");
+    assert!(stderr.contains("unknown command `/bogus`"), "{stderr}");
+    assert!(stderr.contains("new session"), "{stderr}");
+    // Two sessions: the first holds two turns (and the compaction, if any), the second one turn.
+    let dir = env.state_dir().join("agents/main/sessions");
+    let mut user_counts: Vec<usize> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap().lines().filter(|l| l.contains("\"role\":\"user\"")).count())
+        .collect();
+    user_counts.sort_unstable();
+    assert_eq!(user_counts, vec![1, 2]);
+}
