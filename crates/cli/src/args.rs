@@ -11,6 +11,8 @@ Quick start with Ollama:
   export OLLAMA_API_KEY=ollama-local        # or: openclaw config set models.providers.ollama.apiKey ollama-local
   openclaw models list
 
+Or let `openclaw onboard` do it: find Ollama, pick the models, enable discovery.
+
 Files live in ~/.openclaw (move them with OPENCLAW_STATE_DIR; the config alone with OPENCLAW_CONFIG_PATH).";
 
 /// `openclaw`.
@@ -34,8 +36,112 @@ pub enum Command {
         after_help = "Examples:\n  openclaw agent --message \"What is in notes.txt?\"\n  openclaw agent -m \"and now summarise it\" --session-id 1763770000000-a1b2c3\n  openclaw agent -m \"think hard: 17*23?\" --model ollama/qwen3:8b --thinking high\n\nThe answer streams to stdout; thinking (dimmed), tool activity and notes go to stderr.\nTranscripts: ~/.openclaw/agents/main/sessions/<session-id>.jsonl"
     )]
     Agent(AgentArgs),
+    /// Check config, providers and Ollama discovery; explain each problem and its fix
+    #[command(
+        after_help = "Examples:\n  openclaw doctor\n  openclaw doctor --fix      # repairs what is safe (e.g. creates the ollama auth profile)\n  openclaw doctor --json\n\nExit code 1 when something is broken."
+    )]
+    Doctor(DoctorArgs),
+    /// First run: find Ollama, pick the default and fallback models, enable discovery, check
+    #[command(
+        after_help = "Examples:\n  openclaw onboard                                  # asks, with the answers suggested\n  openclaw onboard --non-interactive                # the first tools-capable model, no fallbacks\n  openclaw onboard --non-interactive --primary ollama/qwen3:8b --fallback ollama/llama3.3 --json\n  openclaw onboard --base-url http://gpu-box:11434  # Ollama on another machine\n\nWrites agents.defaults.model in openclaw.json (your comments are kept) and the auth profile\nollama:default (the opt-in to Ollama discovery, like OLLAMA_API_KEY), then runs `openclaw doctor`.\nOllama is looked for at models.providers.ollama.baseUrl, else OLLAMA_HOST, else http://127.0.0.1:11434."
+    )]
+    Onboard(OnboardArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  openclaw completions bash > ~/.local/share/bash-completion/completions/openclaw\n  openclaw completions zsh > \"${fpath[1]}/_openclaw\"\n  openclaw completions fish > ~/.config/fish/completions/openclaw.fish\n  source <(openclaw completions bash)                # this shell only"
+    )]
+    Completions(CompletionsArgs),
     /// Talk with the agent interactively (line editing, history, /model, /new, /compact, /quit)
     Chat(ChatArgs),
+    /// Run the gateway: OpenAI-compatible API, WebSocket and web chat on one port
+    #[command(
+        after_help = "Examples:\n  openclaw gateway                      # http://127.0.0.1:18789, token generated on first start\n  openclaw gateway --port 0             # any free port (the real one is printed)\n  openclaw gateway status\n  openclaw gateway stop\n  openclaw gateway install --print     # a systemd user unit\n\nThe token: gateway.auth.token, else OPENCLAW_GATEWAY_TOKEN, else ~/.openclaw/gateway/token.\nLogs: --verbose, or RUST_LOG (e.g. RUST_LOG=openclaw_gateway=debug)."
+    )]
+    Gateway(GatewayArgs),
+}
+
+/// `openclaw gateway`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    pub command: Option<GatewayCommand>,
+    #[command(flatten)]
+    pub run: GatewayRunArgs,
+}
+
+/// `openclaw gateway [--port] [--bind] [--verbose]`.
+#[derive(Debug, Args)]
+pub struct GatewayRunArgs {
+    /// Port to listen on (default: gateway.port, else 18789; 0 picks a free port)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// `loopback` (default), `lan` (every interface; needs the token) or an IP address
+    #[arg(long, value_name = "loopback|lan|ADDR")]
+    pub bind: Option<String>,
+    /// Log requests and runs to stderr (RUST_LOG overrides)
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Whether a gateway runs for this state directory, where, and its page URL
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the gateway running for this state directory (SIGTERM; running answers may finish)
+    Stop,
+    /// Install a systemd user service that runs the gateway
+    Install {
+        /// Print the unit instead of writing it
+        #[arg(long)]
+        print: bool,
+        /// Port for the service (default: from the config)
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+/// `openclaw onboard`.
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    /// Never prompt: use the flags and defaults, and fail with a message where a question would be asked
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Default model (`ollama/NAME` or `NAME`); default: the first tools-capable model
+    #[arg(long, value_name = "REF")]
+    pub primary: Option<String>,
+    /// A fallback model, tried when the default fails (repeatable, in order)
+    #[arg(long = "fallback", value_name = "REF")]
+    pub fallbacks: Vec<String>,
+    /// Where Ollama listens, e.g. `http://gpu-box:11434`; saved as models.providers.ollama.baseUrl
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Print one JSON object describing what was found and written (needs --non-interactive)
+    #[arg(long, requires = "non_interactive")]
+    pub json: bool,
+}
+
+/// `openclaw completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `openclaw doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Machine-readable report
+    #[arg(long)]
+    pub json: bool,
+    /// Apply the safe repairs (after saying what will change), then check again
+    #[arg(long)]
+    pub fix: bool,
 }
 
 /// `openclaw chat`.
@@ -138,6 +244,18 @@ pub enum ModelsCommand {
     /// Manage the fallback models tried when the default fails
     #[command(subcommand)]
     Fallbacks(FallbacksCommand),
+    /// Download a model into Ollama (`POST /api/pull`), with progress
+    #[command(
+        after_help = "Examples:\n  openclaw models pull llama3.3\n  openclaw models pull qwen2.5-coder:32b\n  openclaw models pull hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M\n\nThe model shows up in `openclaw models list` right after (discovery is live), if it reports the\n`tools` capability. Ctrl-C stops the download; Ollama keeps what it has, and pulling again resumes.\nOllama is reached at models.providers.ollama.baseUrl (without /v1), else OLLAMA_HOST, else\nhttp://127.0.0.1:11434.\n\nEnvironment: OPENCLAW_PULL_IDLE_TIMEOUT (seconds without any progress before giving up, default 300)."
+    )]
+    Pull(PullArgs),
+}
+
+/// `openclaw models pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The model as Ollama names it: `llama3.3`, `qwen2.5-coder:32b` (an `ollama/` prefix is accepted)
+    pub model: String,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,10 @@ fn main() -> ExitCode {
         Command::Models(cmd) => commands::models::run(&ctx, cmd),
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Chat(args) => commands::chat::run(&ctx, args),
+        Command::Doctor(args) => commands::doctor::run(&ctx, args),
+        Command::Onboard(args) => commands::onboard::run(&ctx, args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Gateway(args) => commands::gateway::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

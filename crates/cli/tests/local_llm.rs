@@ -14,7 +14,10 @@ use std::process::Command;
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Stops the backend at the end if this test started it.
@@ -26,21 +29,38 @@ struct Backend {
 impl Drop for Backend {
     fn drop(&mut self) {
         if self.started_here && std::env::var("CI").as_deref() != Ok("true") {
-            let _ = Command::new(repo_root().join("scripts/local-llm")).arg("stop").output();
+            let _ = Command::new(repo_root().join("scripts/local-llm"))
+                .arg("stop")
+                .output();
         }
     }
 }
 
 fn start_backend() -> Option<Backend> {
     let script = repo_root().join("scripts/local-llm");
-    let was_up = Command::new(&script).arg("status").output().is_ok_and(|o| o.status.success());
+    let was_up = Command::new(&script)
+        .arg("status")
+        .output()
+        .is_ok_and(|o| o.status.success());
     // Deterministic replies: llama.cpp's prompt cache changes the numerics between requests.
-    let out = Command::new(&script).arg("start").env("LOCAL_LLM_PROMPT_CACHE", "0").output();
-    let host = out.as_ref().ok().filter(|o| o.status.success()).and_then(|o| {
-        String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("OLLAMA_HOST=").map(str::to_string))
-    });
+    let out = Command::new(&script)
+        .arg("start")
+        .env("LOCAL_LLM_PROMPT_CACHE", "0")
+        .output();
+    let host = out
+        .as_ref()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("OLLAMA_HOST=").map(str::to_string))
+        });
     match host {
-        Some(host) => Some(Backend { host, started_here: !was_up }),
+        Some(host) => Some(Backend {
+            host,
+            started_here: !was_up,
+        }),
         None => {
             let why = match out {
                 Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -82,12 +102,23 @@ impl Home {
             .args(args)
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     fn transcript(&self, id: &str) -> Vec<Value> {
-        let path = self.dir.path().join(format!(".openclaw/agents/main/sessions/{id}.jsonl"));
-        std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        let path = self
+            .dir
+            .path()
+            .join(format!(".openclaw/agents/main/sessions/{id}.jsonl"));
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
@@ -97,44 +128,96 @@ fn position(entries: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize> {
 }
 
 fn check_tool_round_trip(entries: &[Value]) {
-    let call = position(entries, |e| e["type"] == "message" && e["toolCalls"].as_array().is_some_and(|c| c.iter().any(|c| c["name"] == "read")))
-        .unwrap_or_else(|| panic!("the model made no `read` call: {entries:#?}"));
-    let result = position(entries, |e| e["type"] == "tool_result" && e["toolName"] == "read" && e["isError"] == false)
-        .unwrap_or_else(|| panic!("no successful `read` result in the transcript: {entries:#?}"));
-    assert!(entries[result]["content"].as_str().unwrap().contains("4242"));
+    let call = position(entries, |e| {
+        e["type"] == "message"
+            && e["toolCalls"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["name"] == "read"))
+    })
+    .unwrap_or_else(|| panic!("the model made no `read` call: {entries:#?}"));
+    let result = position(entries, |e| {
+        e["type"] == "tool_result" && e["toolName"] == "read" && e["isError"] == false
+    })
+    .unwrap_or_else(|| panic!("no successful `read` result in the transcript: {entries:#?}"));
+    assert!(entries[result]["content"]
+        .as_str()
+        .unwrap()
+        .contains("4242"));
     let answer = entries
         .iter()
         .enumerate()
-        .rposition(|(i, e)| i > result && e["type"] == "message" && e["role"] == "assistant" && e["toolCalls"].is_null())
+        .rposition(|(i, e)| {
+            i > result
+                && e["type"] == "message"
+                && e["role"] == "assistant"
+                && e["toolCalls"].is_null()
+        })
         .unwrap_or_else(|| panic!("no final answer after the tool result: {entries:#?}"));
     assert!(call < result && result < answer);
 }
 
 #[test]
 fn agent_turn_with_a_real_tool_call_on_a_real_model() {
-    let Some(backend) = start_backend() else { return };
+    let Some(backend) = start_backend() else {
+        return;
+    };
     let home = Home::new();
 
     // Discovery through the Ollama-shaped front.
     let (ok, stdout, stderr) = home.run(&backend, &["models", "list", "--json"]);
     assert!(ok, "{stderr}");
     let list: Value = serde_json::from_str(&stdout).unwrap();
-    assert!(list["models"].as_array().unwrap().iter().any(|m| m["key"] == "ollama/smollm2:135m"), "{stdout}");
+    assert!(
+        list["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["key"] == "ollama/smollm2:135m"),
+        "{stdout}"
+    );
 
     // One turn over the OpenAI-compatible API (the seed's default).
     let id = "e2e-openai";
-    let (ok, stdout, stderr) = home.run(&backend, &["agent", "-m", "Read the file notes.txt and tell me what it says.", "--model", "ollama/smollm2:135m", "--session-id", id]);
+    let (ok, stdout, stderr) = home.run(
+        &backend,
+        &[
+            "agent",
+            "-m",
+            "Read the file notes.txt and tell me what it says.",
+            "--model",
+            "ollama/smollm2:135m",
+            "--session-id",
+            id,
+        ],
+    );
     assert!(ok, "{stderr}");
-    assert!(!stdout.trim().is_empty(), "no answer streamed to stdout; stderr: {stderr}");
+    assert!(
+        !stdout.trim().is_empty(),
+        "no answer streamed to stdout; stderr: {stderr}"
+    );
     assert!(stderr.contains("⚙ read("), "{stderr}");
     let entries = home.transcript(id);
     check_tool_round_trip(&entries);
 
     // --session-id continues the same transcript; the earlier turn is sent along.
-    let (ok, _, stderr) = home.run(&backend, &["agent", "-m", "What is the launch code?", "--model", "ollama/smollm2:135m", "--session-id", id]);
+    let (ok, _, stderr) = home.run(
+        &backend,
+        &[
+            "agent",
+            "-m",
+            "What is the launch code?",
+            "--model",
+            "ollama/smollm2:135m",
+            "--session-id",
+            id,
+        ],
+    );
     assert!(ok, "{stderr}");
     let entries = home.transcript(id);
-    let users = entries.iter().filter(|e| e["type"] == "message" && e["role"] == "user").count();
+    let users = entries
+        .iter()
+        .filter(|e| e["type"] == "message" && e["role"] == "user")
+        .count();
     assert_eq!(users, 2, "{entries:#?}");
     assert_eq!(entries.iter().filter(|e| e["type"] == "session").count(), 1);
     assert_eq!(entries.last().unwrap()["role"], "assistant");
@@ -142,11 +225,28 @@ fn agent_turn_with_a_real_tool_call_on_a_real_model() {
 
 #[test]
 fn native_ollama_api_runs_the_same_turn() {
-    let Some(backend) = start_backend() else { return };
+    let Some(backend) = start_backend() else {
+        return;
+    };
     let home = Home::new();
-    std::fs::write(home.dir.path().join(".openclaw/openclaw.json"), r#"{ models: { providers: { ollama: { api: "ollama" } } } }"#).unwrap();
+    std::fs::write(
+        home.dir.path().join(".openclaw/openclaw.json"),
+        r#"{ models: { providers: { ollama: { api: "ollama" } } } }"#,
+    )
+    .unwrap();
     let id = "e2e-native";
-    let (ok, stdout, stderr) = home.run(&backend, &["agent", "-m", "Read the file notes.txt and tell me what it says.", "--model", "ollama/smollm2:135m", "--session-id", id]);
+    let (ok, stdout, stderr) = home.run(
+        &backend,
+        &[
+            "agent",
+            "-m",
+            "Read the file notes.txt and tell me what it says.",
+            "--model",
+            "ollama/smollm2:135m",
+            "--session-id",
+            id,
+        ],
+    );
     assert!(ok, "{stderr}");
     assert!(!stdout.trim().is_empty(), "{stderr}");
     check_tool_round_trip(&home.transcript(id));

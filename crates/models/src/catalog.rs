@@ -183,15 +183,7 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
     let mut models = Vec::new();
 
     let ollama_entry = config.models.providers.get(OLLAMA);
-    let ollama_base = ollama_entry
-        .and_then(|e| e.base_url.as_deref())
-        .map(native_base)
-        .or_else(|| {
-            env("OLLAMA_HOST")
-                .filter(|h| !h.trim().is_empty())
-                .map(|h| base_from_ollama_host(&h))
-        })
-        .unwrap_or_else(|| DEFAULT_OLLAMA_BASE.to_string());
+    let ollama_base = ollama_native_base(config, env);
     let env_key = env("OLLAMA_API_KEY").filter(|v| !v.is_empty());
 
     for (id, entry) in &config.models.providers {
@@ -283,6 +275,44 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
         discovery,
         ollama_base,
     }
+}
+
+/// Ollama's native base URL (no `/v1`), by the discovery rules: the `models.providers.ollama`
+/// entry's `baseUrl` without its `/v1`, else `OLLAMA_HOST` read as Ollama reads it, else
+/// `http://127.0.0.1:11434`. Everything that talks to Ollama's own API (`/api/tags`,
+/// `/api/pull`, …) uses this, so `models pull` and `onboard` look where discovery looks.
+pub fn ollama_native_base(config: &OpenClawConfig, env: EnvLookup<'_>) -> String {
+    config
+        .models
+        .providers
+        .get(OLLAMA)
+        .and_then(|e| e.base_url.as_deref())
+        .map(native_base)
+        .or_else(|| {
+            env("OLLAMA_HOST")
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| base_from_ollama_host(&h))
+        })
+        .unwrap_or_else(|| DEFAULT_OLLAMA_BASE.to_string())
+}
+
+/// The key to send to Ollama's own API, if one is known: the entry's `apiKey`, else
+/// `OLLAMA_API_KEY`, else the `ollama` auth profile. Ollama itself needs none; a proxy in front
+/// of it may.
+pub fn ollama_api_key(
+    config: &OpenClawConfig,
+    profile: Option<&AuthProfile>,
+    env: EnvLookup<'_>,
+) -> Option<String> {
+    config
+        .models
+        .providers
+        .get(OLLAMA)
+        .and_then(|e| e.api_key.as_deref())
+        .map(ApiKeySource::from_config)
+        .and_then(|k| k.resolve(env))
+        .or_else(|| env("OLLAMA_API_KEY").filter(|v| !v.is_empty()))
+        .or_else(|| profile.and_then(|p| p.key.clone()))
 }
 
 fn profile_key(p: &AuthProfile) -> ApiKeySource {

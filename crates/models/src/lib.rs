@@ -8,6 +8,7 @@ pub mod discovery;
 mod model_ref;
 pub mod ollama_host;
 mod probe;
+pub mod pull;
 mod selection;
 
 pub use catalog::*;
@@ -16,4 +17,5 @@ pub use discovery::{
 };
 pub use model_ref::{ModelRef, ModelRefError};
 pub use probe::{context_mismatches, ollama_loaded_models, probe_provider, ContextMismatch, LoadedModel, ProbeResult};
+pub use pull::{pull_ollama_model, LayerProgress, PullError, PullEvent, PullRequest};
 pub use selection::{same_model, Selection};

@@ -25,7 +25,7 @@ use crate::behaviour::{self, Gate};
 use crate::clock;
 use crate::ollama_api::{self, json_response, ollama_error, parse_object, string_field};
 use crate::server::{ModelEntry, ServerState};
-use crate::spec::Reply;
+use crate::spec::{Reply, SENT_AT_PLACEHOLDER};
 
 /// What the default reply says, token by token. The model name is appended.
 const GREETING: [&str; 2] = ["Hello", " from"];
@@ -365,6 +365,11 @@ fn streamed(content_type: &'static str, chunks: Vec<String>, delay: Option<Durat
             if let (Some(delay), true) = (delay, i > 0) {
                 tokio::time::sleep(delay).await;
             }
+            let chunk = if chunk.contains(SENT_AT_PLACEHOLDER) {
+                chunk.replace(SENT_AT_PLACEHOLDER, &clock::now().as_micros().to_string())
+            } else {
+                chunk
+            };
             Ok::<Bytes, Infallible>(Bytes::from(chunk))
         },
     );

@@ -8,13 +8,15 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use openclaw_test_support::{Behaviour, ModelSpec, TestServer};
+//! use openclaw_test_support::{Behaviour, ModelSpec, PullScript, TestServer};
 //! use std::time::Duration;
 //!
 //! let server = TestServer::builder()
 //!     .model(ModelSpec::new("llama3.3"))
 //!     .model(ModelSpec::new("qwen3:8b").capabilities(&["completion", "tools", "thinking"]))
 //!     .model(ModelSpec::new("slow").behaviour(Behaviour::Delay(Duration::from_millis(200))))
+//!     // `POST /api/pull` of mistral streams progress, then lists it.
+//!     .pull_script("mistral", PullScript::new())
 //!     .start()
 //!     .await?;
 //! let base_url = server.url(); // "http://127.0.0.1:PORT"
@@ -28,12 +30,14 @@ mod chat;
 mod clock;
 mod fixtures;
 mod ollama_api;
+mod pull;
 mod server;
 mod spec;
 
 pub use fixtures::{fixture, fixture_models, fixture_path};
+pub use pull::PullScript;
 pub use server::{RecordedRequest, TestServer, TestServerBuilder};
-pub use spec::{mixed_models, Behaviour, ModelSpec, Reply};
+pub use spec::{mixed_models, Behaviour, ModelSpec, Reply, SENT_AT_PLACEHOLDER};
 
 /// The version `/api/version` reports.
 pub const OLLAMA_VERSION: &str = "0.12.0";

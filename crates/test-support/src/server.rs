@@ -19,8 +19,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::spec::{Behaviour, ModelSpec, Reply};
-use crate::{chat, ollama_api};
+use crate::pull::PullScript;
+use crate::spec::{normalize_name, Behaviour, ModelSpec, Reply};
+use crate::{chat, ollama_api, pull};
 
 /// Bodies larger than this are refused with 413 (chat requests with long histories fit).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -84,6 +85,8 @@ pub(crate) struct ServerState {
     pub(crate) tags_behaviour: Behaviour,
     pub(crate) ps_context_length: u64,
     completions: AtomicUsize,
+    /// `/api/pull` scripts by normalized model name (`llama3.3:latest`).
+    pull_scripts: RwLock<Vec<(String, PullScript)>>,
 }
 
 impl ServerState {
@@ -110,8 +113,29 @@ impl ServerState {
         self.completions.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The `/api/pull` script for a requested name, by Ollama's matching rule.
+    pub(crate) fn pull_script(&self, requested: &str) -> Option<PullScript> {
+        let wanted = normalize_name(requested);
+        self.pull_scripts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&wanted))
+            .map(|(_, script)| script.clone())
+    }
+
+    fn set_pull_script(&self, name: &str, script: PullScript) {
+        let name = normalize_name(name);
+        let mut scripts = self
+            .pull_scripts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        scripts.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        scripts.push((name, script));
+    }
+
     /// Adds a model, replacing one with the same listed name (like re-pulling it).
-    fn upsert(&self, spec: ModelSpec) {
+    pub(crate) fn upsert(&self, spec: ModelSpec) {
         let entry = Arc::new(ModelEntry::new(spec));
         let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
         let listed = entry.spec.listed_name();
@@ -158,6 +182,7 @@ pub(crate) fn app(state: Arc<ServerState>) -> Router {
         .route("/api/tags", get(ollama_api::tags))
         .route("/api/show", post(ollama_api::show))
         .route("/api/ps", get(ollama_api::ps))
+        .route("/api/pull", post(pull::pull))
         .route("/api/chat", post(chat::native_chat))
         .route("/v1/chat/completions", post(chat::openai_chat))
         .fallback(ollama_api::not_found)
@@ -210,6 +235,7 @@ pub struct TestServerBuilder {
     tags_behaviour: Behaviour,
     ps_context_length: u64,
     port: u16,
+    pull_scripts: Vec<(String, PullScript)>,
 }
 
 impl Default for TestServerBuilder {
@@ -219,6 +245,7 @@ impl Default for TestServerBuilder {
             tags_behaviour: Behaviour::Normal,
             ps_context_length: 4096,
             port: 0,
+            pull_scripts: Vec::new(),
         }
     }
 }
@@ -246,6 +273,14 @@ impl TestServerBuilder {
     /// (default 4096, Ollama's default).
     pub fn ps_context_length(mut self, n: u64) -> Self {
         self.ps_context_length = n;
+        self
+    }
+
+    /// How `POST /api/pull` of `name` goes (`llama3.3` also answers `llama3.3:latest`). Without
+    /// a script, pulling an installed model succeeds at once and any other name fails like
+    /// Ollama's unknown-model pull.
+    pub fn pull_script(mut self, name: &str, script: PullScript) -> Self {
+        self.pull_scripts.push((name.to_owned(), script));
         self
     }
 
@@ -286,9 +321,13 @@ impl TestServerBuilder {
             tags_behaviour: self.tags_behaviour,
             ps_context_length: self.ps_context_length,
             completions: AtomicUsize::new(0),
+            pull_scripts: RwLock::new(Vec::new()),
         });
         for spec in self.models {
             state.upsert(spec);
+        }
+        for (name, script) in self.pull_scripts {
+            state.set_pull_script(&name, script);
         }
         let router = app(state.clone());
         runtime.spawn(async move {
@@ -340,6 +379,12 @@ impl TestServer {
     /// Adds a model while running (as `ollama pull` would); replaces one with the same name.
     pub fn add_model(&self, m: ModelSpec) {
         self.state.upsert(m);
+    }
+
+    /// Sets how `POST /api/pull` of `name` goes from now on (see
+    /// [`TestServerBuilder::pull_script`]).
+    pub fn set_pull_script(&self, name: &str, script: PullScript) {
+        self.state.set_pull_script(name, script);
     }
 
     /// Removes a model while running (as `ollama rm` would); `llama3.3` removes

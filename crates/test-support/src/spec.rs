@@ -24,10 +24,15 @@ pub enum Behaviour {
     Garbage,
 }
 
+/// In a scripted reply, replaced by the time each chunk is written: microseconds since the Unix
+/// epoch. Benchmarks put it in the content to measure the latency a relay (the gateway) adds.
+pub const SENT_AT_PLACEHOLDER: &str = "{{sent_at_us}}";
+
 /// A scripted chat reply, served byte for byte by whichever chat endpoint is called.
 ///
 /// Bodies are sent in chunks (one SSE event or one NDJSON line per chunk), with
 /// [`ModelSpec::chunk_delay`] between chunks, so clients see a real stream.
+/// [`SENT_AT_PLACEHOLDER`] in a chunk is replaced by the moment it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// A raw SSE body (`data: …\n\n` events), served as `text/event-stream`.
@@ -287,7 +292,7 @@ pub(crate) fn normalize_name(name: &str) -> String {
 
 /// A stable 64-hex-digit stand-in for a sha256 digest (FNV-1a over four seeds), so the same
 /// name gets the same digest in every run without a hashing dependency.
-fn derive_digest(name: &str) -> String {
+pub(crate) fn derive_digest(name: &str) -> String {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut out = String::with_capacity(64);
     for seed in 0u64..4 {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Result;
 use openclaw_config::{ApiKind, AuthProfiles, LoadedConfig, DEFAULT_AGENT_ID};
 use openclaw_models::{
-    context_mismatches, probe_provider, Catalog, DiscoveryOutcome, ProbeResult, ProviderInfo, ProviderSource, Selection,
-    SkipReason, OLLAMA,
+    context_mismatches, probe_provider, Catalog, DiscoveryOutcome, ProbeResult, ProviderInfo,
+    ProviderSource, Selection, SkipReason, OLLAMA,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -43,7 +43,13 @@ pub struct Check {
 
 impl Check {
     fn new(id: &'static str, status: Status, title: impl Into<String>) -> Self {
-        Self { id, status, title: title.into(), detail: None, fix: None }
+        Self {
+            id,
+            status,
+            title: title.into(),
+            detail: None,
+            fix: None,
+        }
     }
     fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -80,7 +86,11 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<ExitCode> {
     } else {
         print_report(&report);
     }
-    Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs every check (and, with `fix`, the safe repairs, then the checks again).
@@ -104,11 +114,21 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     // 1. The config.
     let loaded = match openclaw_config::load(&ctx.paths.config_file, &env) {
         Ok(l) => {
-            let title = if l.exists { format!("config {file} is valid") } else { format!("no config file at {file} yet (an empty config is valid)") };
+            let title = if l.exists {
+                format!("config {file} is valid")
+            } else {
+                format!("no config file at {file} yet (an empty config is valid)")
+            };
             let mut c = Check::new("config", Status::Ok, title);
             if !l.warnings.is_empty() {
                 c.status = Status::Info;
-                c.detail = Some(l.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>().join("\n"));
+                c.detail = Some(
+                    l.warnings
+                        .iter()
+                        .map(|w| w.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
             }
             out.push(c);
             l
@@ -156,7 +176,11 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
         || selection.referenced().iter().any(|r| r.provider == OLLAMA);
     out.extend(ollama_checks(&catalog, &ollama_probe, &base, ollama_used));
 
-    for p in catalog.providers.iter().filter(|p| p.source == ProviderSource::Explicit) {
+    for p in catalog
+        .providers
+        .iter()
+        .filter(|p| p.source == ProviderSource::Explicit)
+    {
         let probe = rt.block_on(probe_provider(p, &env, Duration::from_secs(3)));
         out.push(provider_check(p, &probe, &catalog));
     }
@@ -169,7 +193,12 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     if !mismatches.is_empty() {
         let lines: Vec<String> = mismatches
             .iter()
-            .map(|m| format!("{}: runs with {} tokens, the catalog says {}", m.model, m.effective, m.catalog))
+            .map(|m| {
+                format!(
+                    "{}: runs with {} tokens, the catalog says {}",
+                    m.model, m.effective, m.catalog
+                )
+            })
             .collect();
         out.push(
             Check::new("context", Status::Warn, format!("{} loaded model(s) run with less context than the catalog says; longer prompts are silently truncated", mismatches.len()))
@@ -177,13 +206,18 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
                 .fix("use Ollama's native API, which sends num_ctx: `openclaw config set models.providers.ollama.api ollama`"),
         );
     }
-    Ok(DoctorReport { checks: out, fixed: Vec::new() })
+    Ok(DoctorReport {
+        checks: out,
+        fixed: Vec::new(),
+    })
 }
 
 fn state_dir_check(ctx: &Context, dir: &Path) -> Check {
     let shown = ctx.show_path(dir);
     let probe = dir.join(format!(".doctor-{}", std::process::id()));
-    let result = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"ok")).and_then(|_| std::fs::remove_file(&probe));
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&probe, b"ok"))
+        .and_then(|_| std::fs::remove_file(&probe));
     match result {
         Ok(()) => Check::new("state-dir", Status::Ok, format!("state directory {shown} is writable")),
         Err(e) => Check::new("state-dir", Status::Error, format!("state directory {shown} is not writable"))
@@ -257,13 +291,47 @@ fn provider_check(p: &ProviderInfo, probe: &ProbeResult, catalog: &Catalog) -> C
     let count = catalog.models.iter().filter(|m| m.provider == p.id).count();
     let base = p.base_url.clone().unwrap_or_default();
     match probe {
-        ProbeResult::NotConfigured => Check::new("provider", Status::Error, format!("provider `{}` has no baseUrl", p.id))
-            .fix(format!("`openclaw config set models.providers.{}.baseUrl http://host:port/v1`", p.id)),
-        ProbeResult::Unreachable(d) => Check::new("provider", Status::Error, format!("provider `{}` is not reachable at {base} ({d})", p.id))
-            .fix(format!("check that the server runs and `models.providers.{}.baseUrl` is right", p.id)),
-        ProbeResult::Reachable { authenticated: false, status } => Check::new("provider", Status::Error, format!("provider `{}` refused the key (HTTP {status})", p.id))
-            .fix(format!("check `models.providers.{}.apiKey` ({})", p.id, p.api_key.as_ref().map_or("not set".to_string(), |k| k.describe()))),
-        ProbeResult::Reachable { .. } => Check::new("provider", Status::Ok, format!("provider `{}` is reachable at {base}, {count} model(s) configured", p.id)),
+        ProbeResult::NotConfigured => Check::new(
+            "provider",
+            Status::Error,
+            format!("provider `{}` has no baseUrl", p.id),
+        )
+        .fix(format!(
+            "`openclaw config set models.providers.{}.baseUrl http://host:port/v1`",
+            p.id
+        )),
+        ProbeResult::Unreachable(d) => Check::new(
+            "provider",
+            Status::Error,
+            format!("provider `{}` is not reachable at {base} ({d})", p.id),
+        )
+        .fix(format!(
+            "check that the server runs and `models.providers.{}.baseUrl` is right",
+            p.id
+        )),
+        ProbeResult::Reachable {
+            authenticated: false,
+            status,
+        } => Check::new(
+            "provider",
+            Status::Error,
+            format!("provider `{}` refused the key (HTTP {status})", p.id),
+        )
+        .fix(format!(
+            "check `models.providers.{}.apiKey` ({})",
+            p.id,
+            p.api_key
+                .as_ref()
+                .map_or("not set".to_string(), |k| k.describe())
+        )),
+        ProbeResult::Reachable { .. } => Check::new(
+            "provider",
+            Status::Ok,
+            format!(
+                "provider `{}` is reachable at {base}, {count} model(s) configured",
+                p.id
+            ),
+        ),
     }
 }
 
@@ -273,7 +341,8 @@ fn selection_checks(catalog: &Catalog, selection: &Selection) -> Vec<Check> {
         if r.provider == OLLAMA {
             format!("pull it (`ollama pull {}`), or choose another: `openclaw models set <ref>` (see `openclaw models list`)", r.model)
         } else {
-            "add it to the provider's `models`, or choose another: `openclaw models set <ref>`".to_string()
+            "add it to the provider's `models`, or choose another: `openclaw models set <ref>`"
+                .to_string()
         }
     };
     match &selection.primary {
@@ -285,13 +354,31 @@ fn selection_checks(catalog: &Catalog, selection: &Selection) -> Vec<Check> {
             out.push(c);
         }
         Some(r) if catalog.find(&r.provider, &r.model).is_none() => {
-            out.push(Check::new("default-model", Status::Error, format!("the default model {r} is not in the catalog")).fix(pull_hint(r)));
+            out.push(
+                Check::new(
+                    "default-model",
+                    Status::Error,
+                    format!("the default model {r} is not in the catalog"),
+                )
+                .fix(pull_hint(r)),
+            );
         }
-        Some(r) => out.push(Check::new("default-model", Status::Ok, format!("default model {r} is available"))),
+        Some(r) => out.push(Check::new(
+            "default-model",
+            Status::Ok,
+            format!("default model {r} is available"),
+        )),
     }
     for (i, r) in selection.fallbacks.iter().enumerate() {
         if catalog.find(&r.provider, &r.model).is_none() {
-            out.push(Check::new("fallback", Status::Warn, format!("fallback #{} {r} is not in the catalog", i + 1)).fix(pull_hint(r)));
+            out.push(
+                Check::new(
+                    "fallback",
+                    Status::Warn,
+                    format!("fallback #{} {r} is not in the catalog", i + 1),
+                )
+                .fix(pull_hint(r)),
+            );
         }
     }
     for e in &selection.invalid {
@@ -303,10 +390,15 @@ fn selection_checks(catalog: &Catalog, selection: &Selection) -> Vec<Check> {
 /// Safe repairs: the `ollama:default` auth profile when Ollama runs but discovery is off.
 fn apply_fixes(ctx: &Context, report: &DoctorReport) -> Result<Vec<String>> {
     let mut fixed = Vec::new();
-    if report.checks.iter().any(|c| c.id == "discovery" && c.status == Status::Error && c.title.contains("not enabled")) {
+    if report.checks.iter().any(|c| {
+        c.id == "discovery" && c.status == Status::Error && c.title.contains("not enabled")
+    }) {
         let path = ctx.paths.auth_profiles(DEFAULT_AGENT_ID);
         let mut store = AuthProfiles::load(&path)?;
-        let change = format!("add auth profile ollama:default (api_key \"ollama-local\") to {}", ctx.show_path(&path));
+        let change = format!(
+            "add auth profile ollama:default (api_key \"ollama-local\") to {}",
+            ctx.show_path(&path)
+        );
         anstream::eprintln!("{} {change}", paint(BOLD, "fix:"));
         store.set_api_key("ollama:default", OLLAMA, "ollama-local");
         store.save()?;
@@ -331,15 +423,27 @@ pub fn print_report(report: &DoctorReport) {
         if let Some(fix) = &c.fix {
             for (i, line) in fix.lines().enumerate() {
                 let label = if i == 0 { "fix:" } else { "" };
-                output::out(format!("  {:<14} {} {line}", "", paint(BOLD, format!("{label:<4}"))));
+                output::out(format!(
+                    "  {:<14} {} {line}",
+                    "",
+                    paint(BOLD, format!("{label:<4}"))
+                ));
             }
         }
     }
     for f in &report.fixed {
         output::out(format!("{} {f}", paint(GOOD, "fixed:")));
     }
-    let errors = report.checks.iter().filter(|c| c.status == Status::Error).count();
-    let warnings = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+    let errors = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Error)
+        .count();
+    let warnings = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Warn)
+        .count();
     if errors + warnings == 0 {
         output::out(paint(GOOD, "\nEverything looks good."));
     } else {

@@ -2,5 +2,10 @@
 
 pub mod agent;
 pub mod chat;
+pub mod completions;
 pub mod config;
+pub mod doctor;
+pub mod gateway;
 pub mod models;
+pub mod onboard;
+pub mod pull;

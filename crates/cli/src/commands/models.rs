@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> Result<ExitCode> {
         ModelsCommand::Status(args) => status(ctx, &args),
         ModelsCommand::Set { model } => set_default(ctx, &model),
         ModelsCommand::Fallbacks(cmd) => fallbacks(ctx, cmd),
+        ModelsCommand::Pull(args) => super::pull::run(ctx, &args),
     }
 }
 

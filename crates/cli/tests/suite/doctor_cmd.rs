@@ -34,12 +34,19 @@ fn stable(text: &str) -> String {
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no `{id}` check in {report:#}"))
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no `{id}` check in {report:#}"))
 }
 
 #[test]
 fn ollama_down_says_how_to_start_it() {
-    let env = Env::new().api_key("ollama-local").ollama_host(&format!("127.0.0.1:{}", closed_port()));
+    let env = Env::new()
+        .api_key("ollama-local")
+        .ollama_host(&format!("127.0.0.1:{}", closed_port()));
     let run = env.run(&["doctor"]);
     run.assert_code(1);
     insta::assert_snapshot!(stable(&run.stdout));
@@ -48,30 +55,55 @@ fn ollama_down_says_how_to_start_it() {
     let c = check(&report, "ollama");
     assert_eq!(c["status"], "error");
     assert!(c["title"].as_str().unwrap().contains("connection refused"));
-    assert!(c["fix"].as_str().unwrap().contains("ollama serve") && c["fix"].as_str().unwrap().contains("/api/tags"));
+    assert!(
+        c["fix"].as_str().unwrap().contains("ollama serve")
+            && c["fix"].as_str().unwrap().contains("/api/tags")
+    );
 }
 
 #[test]
 fn running_but_not_enabled_is_fixed_by_fix() {
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3")).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3"))
+        .start_blocking()
+        .unwrap();
     let env = Env::new().ollama(&server);
     let run = env.run(&["doctor"]);
     run.assert_code(1);
     insta::assert_snapshot!(stable(&run.stdout));
-    assert_eq!(check(&env.run(&["doctor", "--json"]).json(), "discovery")["status"], "error");
+    assert_eq!(
+        check(&env.run(&["doctor", "--json"]).json(), "discovery")["status"],
+        "error"
+    );
     // --fix creates the auth profile, shows the change, and the checks pass afterwards.
     let fixed = env.run(&["doctor", "--fix", "--json"]);
     fixed.assert_code(0);
     let report = fixed.json();
-    assert!(report["fixed"][0].as_str().unwrap().contains("ollama:default"), "{report:#}");
+    assert!(
+        report["fixed"][0]
+            .as_str()
+            .unwrap()
+            .contains("ollama:default"),
+        "{report:#}"
+    );
     assert_eq!(check(&report, "discovery")["status"], "ok");
-    let profiles: Value = serde_json::from_str(&std::fs::read_to_string(env.state_dir().join("agents/main/agent/auth-profiles.json")).unwrap()).unwrap();
-    assert_eq!(profiles["profiles"]["ollama:default"]["key"], "ollama-local");
+    let profiles: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.state_dir().join("agents/main/agent/auth-profiles.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        profiles["profiles"]["ollama:default"]["key"],
+        "ollama-local"
+    );
 }
 
 #[test]
 fn explicit_models_turn_discovery_off_and_doctor_says_so() {
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3")).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3"))
+        .start_blocking()
+        .unwrap();
     let env = Env::new().api_key("ollama-local").ollama(&server);
     env.write_config(&format!(
         r#"{{ models: {{ providers: {{ ollama: {{ baseUrl: "{}/v1", models: [{{ id: "llama3.3", name: "Llama 3.3" }}] }} }} }},
@@ -81,7 +113,10 @@ fn explicit_models_turn_discovery_off_and_doctor_says_so() {
     let report = env.run(&["doctor", "--json"]).json();
     let c = check(&report, "discovery");
     assert_eq!(c["status"], "info");
-    assert!(c["fix"].as_str().unwrap().contains("openclaw config unset models.providers.ollama.models"));
+    assert!(c["fix"]
+        .as_str()
+        .unwrap()
+        .contains("openclaw config unset models.providers.ollama.models"));
     assert_eq!(report["ok"], true, "{report:#}");
 }
 
@@ -97,13 +132,22 @@ fn no_tools_capable_model_lists_the_skipped_ones() {
     run.assert_code(1);
     insta::assert_snapshot!(stable(&run.stdout));
     let c = check(&env.run(&["doctor", "--json"]).json(), "discovery").clone();
-    assert!(c["detail"].as_str().unwrap().contains("llava:latest") && c["detail"].as_str().unwrap().contains("gemma3:latest"));
-    assert!(c["fix"].as_str().unwrap().contains("models.providers.ollama.models"));
+    assert!(
+        c["detail"].as_str().unwrap().contains("llava:latest")
+            && c["detail"].as_str().unwrap().contains("gemma3:latest")
+    );
+    assert!(c["fix"]
+        .as_str()
+        .unwrap()
+        .contains("models.providers.ollama.models"));
 }
 
 #[test]
 fn default_and_fallback_missing_from_the_catalog() {
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3")).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3"))
+        .start_blocking()
+        .unwrap();
     let env = Env::new().api_key("ollama-local").ollama(&server);
     env.write_config(r#"{ agents: { defaults: { model: { primary: "ollama/qwen3:8b", fallbacks: ["ollama/llama3.3", "ollama/mistral"] } } } }"#);
     let run = env.run(&["doctor"]);
@@ -119,7 +163,11 @@ fn default_and_fallback_missing_from_the_catalog() {
 
 #[test]
 fn context_mismatch_suggests_the_native_api() {
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3").context_length(131072)).ps_context_length(4096).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3").context_length(131072))
+        .ps_context_length(4096)
+        .start_blocking()
+        .unwrap();
     let env = Env::new().api_key("ollama-local").ollama(&server);
     env.write_config(r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#);
     let run = env.run(&["doctor"]);
@@ -127,7 +175,10 @@ fn context_mismatch_suggests_the_native_api() {
     insta::assert_snapshot!(stable(&run.stdout));
     let c = check(&env.run(&["doctor", "--json"]).json(), "context").clone();
     assert_eq!(c["status"], "warn");
-    assert!(c["detail"].as_str().unwrap().contains("llama3.3:latest: runs with 4096 tokens, the catalog says 131072"));
+    assert!(c["detail"]
+        .as_str()
+        .unwrap()
+        .contains("llama3.3:latest: runs with 4096 tokens, the catalog says 131072"));
 }
 
 #[test]
@@ -138,17 +189,28 @@ fn invalid_config_points_at_the_line() {
     let c = check(&report, "config");
     assert_eq!(c["status"], "error");
     let detail = c["detail"].as_str().unwrap();
-    assert!(detail.contains("openclaw.json:3:3") && detail.contains("did you mean `models`"), "{detail}");
+    assert!(
+        detail.contains("openclaw.json:3:3") && detail.contains("did you mean `models`"),
+        "{detail}"
+    );
 }
 
 #[test]
 fn all_good_exits_zero() {
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3").context_length(4096)).ps_context_length(4096).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3").context_length(4096))
+        .ps_context_length(4096)
+        .start_blocking()
+        .unwrap();
     let env = Env::new().api_key("ollama-local").ollama(&server);
     env.write_config(r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#);
     let run = env.run(&["doctor"]);
     run.assert_code(0);
-    assert!(run.stdout.contains("Everything looks good."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Everything looks good."),
+        "{}",
+        run.stdout
+    );
     let report = run_json(&env);
     assert_eq!(report["ok"], true);
     for c in report["checks"].as_array().unwrap() {

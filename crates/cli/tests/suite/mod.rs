@@ -1,10 +1,15 @@
 //! The areas of the `openclaw` CLI under test; `support` holds the shared harness.
 
 mod agent_cmd;
+mod completions_cmd;
 mod config_cmd;
 mod crash_safety;
 mod discovery;
+mod doctor_cmd;
 mod errors;
+mod gateway_cmd;
 mod models_cmd;
+mod onboard_cmd;
+mod pull_cmd;
 mod seed_page;
 mod support;

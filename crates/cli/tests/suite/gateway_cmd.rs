@@ -1,0 +1,199 @@
+//! `openclaw gateway`: start-up on any free port, `/health`, `status`/`stop` through the
+//! pid/port file, the token file, the refusal of an unauthenticated non-loopback bind, and
+//! `install --print`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::support::Env;
+
+/// A gateway child process and the stderr lines it printed so far.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(env: &Env, args: &[&str]) -> Self {
+        let mut child = env
+            .std_command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to 20 s) for a stderr line starting with `prefix`.
+    fn line_starting(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(l) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "no line starting with {prefix:?}; stderr so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The port of `listening on http://127.0.0.1:PORT`.
+    fn port(&mut self) -> u16 {
+        let line = self.line_starting("listening on http://");
+        line.rsplit(':').next().unwrap().trim().parse().unwrap()
+    }
+
+    /// Waits (up to 20 s) for the process to exit.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the gateway did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` over plain HTTP/1.1; returns the whole response.
+fn get(port: u16, path: &str, token: Option<&str>) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn gateway_on_port_0_serves_health_and_is_managed_by_status_and_stop() {
+    let env = Env::new();
+    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let port = gw.port();
+    assert_ne!(port, 0);
+    // The page URL carries the generated token, which is stored 0600.
+    let token_path = env.state_dir().join("gateway/token");
+    let token = std::fs::read_to_string(&token_path)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(token.len(), 64);
+    let open = gw.line_starting("open ");
+    assert_eq!(open, format!("open http://127.0.0.1:{port}/#token={token}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let health = get(port, "/health", None);
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains(r#"{"ok":true}"#), "{health}");
+    assert!(get(port, "/v1/models", None).starts_with("HTTP/1.1 401"));
+    let models = get(port, "/v1/models", Some(&token));
+    assert!(
+        models.starts_with("HTTP/1.1 200") && models.contains("openclaw/main"),
+        "{models}"
+    );
+
+    let status = env.json(&["gateway", "status", "--json"]);
+    assert_eq!(status["running"], true, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(status["port"], port);
+    assert_eq!(status["pid"], gw.child.id());
+
+    env.ok(&["gateway", "stop"])
+        .assert_stderr_contains("gateway stopped");
+    assert!(gw.wait_exit().success());
+    assert!(!env.state_dir().join("gateway/gateway.json").exists());
+    env.run(&["gateway", "status"])
+        .assert_code(3)
+        .assert_stderr_contains("no gateway is running");
+}
+
+#[test]
+fn the_token_comes_from_the_environment_when_set() {
+    let env = Env::new().var("OPENCLAW_GATEWAY_TOKEN", "env-token-123");
+    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let port = gw.port();
+    assert!(get(port, "/v1/models", Some("env-token-123")).starts_with("HTTP/1.1 200"));
+    assert!(!env.state_dir().join("gateway/token").exists());
+}
+
+#[test]
+fn a_non_loopback_bind_without_auth_is_refused() {
+    let env = Env::new();
+    env.write_config(r#"{ gateway: { auth: { mode: "none" } } }"#);
+    let run = env.run(&["gateway", "--bind", "lan", "--port", "0"]);
+    run.assert_code(1)
+        .assert_stderr_contains("refusing to listen on 0.0.0.0:0 without authentication")
+        .assert_stderr_contains("loopback only");
+    let bad = env.run(&["gateway", "--bind", "example.com", "--port", "0"]);
+    bad.assert_code(1)
+        .assert_stderr_contains("is not a bind address");
+}
+
+#[test]
+fn auth_mode_none_is_allowed_on_loopback() {
+    let env = Env::new();
+    env.write_config(r#"{ gateway: { auth: { mode: "none" } } }"#);
+    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let port = gw.port();
+    assert!(get(port, "/v1/models", None).starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn install_print_shows_a_systemd_user_unit() {
+    let env = Env::new().var("OLLAMA_API_KEY", "ollama-local");
+    let run = env.ok(&["gateway", "install", "--print", "--port", "19001"]);
+    let unit = &run.stdout;
+    assert!(
+        unit.contains("[Unit]") && unit.contains("[Service]") && unit.contains("[Install]"),
+        "{unit}"
+    );
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(exec.ends_with("openclaw gateway --port 19001"), "{exec}");
+    assert!(
+        unit.contains("Environment=OLLAMA_API_KEY=ollama-local"),
+        "{unit}"
+    );
+    assert!(unit.contains("WantedBy=default.target"));
+    // --print writes nothing.
+    assert!(!env.home().join(".config/systemd").exists());
+}

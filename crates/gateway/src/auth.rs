@@ -1,0 +1,236 @@
+//! Token checks: a constant-time comparison, and a per-address brake on repeated failures.
+//!
+//! The comparison must not leak how much of a guess was right through its timing. The brake
+//! makes guessing slow: after a few free failures, an address must wait (doubling each time,
+//! up to a cap) before its next attempt is even looked at, and attempts made too early are
+//! answered `429` without checking the token.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderMap};
+
+use crate::error::GatewayError;
+use crate::settings::AuthMode;
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Walk the longer one whole so a length mismatch takes as long as a content mismatch.
+    let len = a.len().max(b.len());
+    let mut diff = (a.len() ^ b.len()) as u64;
+    for i in 0..len {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= u64::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The brake's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BrakeSettings {
+    /// Failures allowed before waiting is required.
+    pub free_failures: u32,
+    /// The first wait; each further failure doubles it.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// A quiet address is forgotten after this long.
+    pub forget_after: Duration,
+}
+
+impl Default for BrakeSettings {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            forget_after: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Addresses remembered at most; beyond it the oldest are dropped (a flood of spoofed-looking
+/// addresses cannot grow memory without bound).
+const MAX_TRACKED: usize = 4096;
+
+/// Tracks failed attempts per address.
+#[derive(Debug)]
+pub struct AuthBrake {
+    settings: BrakeSettings,
+    failures: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+impl AuthBrake {
+    pub fn new(settings: BrakeSettings) -> Self {
+        Self {
+            settings,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn delay_for(&self, count: u32) -> Duration {
+        if count < self.settings.free_failures {
+            return Duration::ZERO;
+        }
+        let doublings = (count - self.settings.free_failures).min(20);
+        self.settings
+            .base_delay
+            .saturating_mul(1u32 << doublings)
+            .min(self.settings.max_delay)
+    }
+
+    /// `Err(wait)` when `ip` must wait before its next attempt is considered.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&ip) {
+            Some(f) => {
+                let ready_at = f.last + self.delay_for(f.count);
+                let now = Instant::now();
+                if now < ready_at {
+                    Err(ready_at - now)
+                } else {
+                    Ok(())
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failure.
+    pub fn failed(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() >= MAX_TRACKED {
+            let forget = self.settings.forget_after;
+            map.retain(|_, f| now.duration_since(f.last) < forget);
+            if map.len() >= MAX_TRACKED {
+                // Still full: drop the older half.
+                let mut lasts: Vec<Instant> = map.values().map(|f| f.last).collect();
+                lasts.sort();
+                let cut = lasts[lasts.len() / 2];
+                map.retain(|_, f| f.last > cut);
+            }
+        }
+        let entry = map.entry(ip).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
+        if now.duration_since(entry.last) > self.settings.forget_after {
+            entry.count = 0;
+        }
+        entry.count = entry.count.saturating_add(1);
+        entry.last = now;
+    }
+
+    /// A success clears the address's record.
+    pub fn succeeded(&self, ip: IpAddr) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&ip);
+    }
+
+    /// Checks `presented` against `mode` for a client at `ip`, braking repeated failures.
+    pub fn authenticate(
+        &self,
+        mode: &AuthMode,
+        ip: Option<IpAddr>,
+        presented: Option<&str>,
+    ) -> Result<(), GatewayError> {
+        let AuthMode::Token(expected) = mode else {
+            return Ok(());
+        };
+        if let Some(ip) = ip {
+            self.check(ip)
+                .map_err(|retry_after| GatewayError::RateLimited { retry_after })?;
+        }
+        let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes()));
+        if let Some(ip) = ip {
+            if ok {
+                self.succeeded(ip);
+            } else {
+                self.failed(ip);
+            }
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(GatewayError::Unauthorized)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_is_eq() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer  tok ".parse().unwrap());
+        assert_eq!(bearer_token(&h), Some("tok"));
+        h.insert(header::AUTHORIZATION, "bearer tok".parse().unwrap());
+        assert_eq!(bearer_token(&h), Some("tok"));
+        h.insert(header::AUTHORIZATION, "Basic dXNlcg==".parse().unwrap());
+        assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn repeated_failures_are_braked_and_success_clears() {
+        let brake = AuthBrake::new(BrakeSettings {
+            free_failures: 2,
+            base_delay: Duration::from_secs(30),
+            ..BrakeSettings::default()
+        });
+        let mode = AuthMode::Token("secret".into());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                brake.authenticate(&mode, Some(ip), Some("wrong")),
+                Err(GatewayError::Unauthorized)
+            ));
+        }
+        // Now even the right token must wait.
+        assert!(matches!(
+            brake.authenticate(&mode, Some(ip), Some("secret")),
+            Err(GatewayError::RateLimited { .. })
+        ));
+        // Other addresses are not affected.
+        assert!(brake
+            .authenticate(&mode, Some(other), Some("secret"))
+            .is_ok());
+        assert!(brake.authenticate(&AuthMode::None, Some(ip), None).is_ok());
+        assert_eq!(brake.delay_for(2), Duration::from_secs(30));
+        assert_eq!(brake.delay_for(3), Duration::from_secs(60));
+        assert_eq!(brake.delay_for(40), Duration::from_secs(60));
+    }
+}
