@@ -52,14 +52,24 @@ pub fn run(ours: &Path, runs: usize) -> Result<(), String> {
     let mut relayed_rates = Vec::new();
     let mut ratios = Vec::new();
     let mut tokens = 0;
-    for _ in 0..runs {
+    for i in 0..runs {
+        // Alternate which side goes first, so a drift in machine load cancels out.
+        let relayed_first = i % 2 == 1;
+        let mut relayed_run = None;
+        if relayed_first {
+            relayed_run = Some(relayed(ours, &home, &host)?);
+        }
         // 2. Straight to the backend.
         let (text, times) = rt.block_on(direct(&host, &body))?;
+        // 3. Through openclaw, timed at its stdout.
+        let (relayed_text, span) = match relayed_run {
+            Some(r) => r,
+            None => relayed(ours, &home, &host)?,
+        };
         let n = times.len();
         tokens = n;
-        direct_rates.push(rate(n, &times));
-        // 3. Through openclaw, timed at its stdout.
-        let (relayed_text, span) = relayed(ours, &home, &host)?;
+        let direct_rate = rate(n, &times);
+        direct_rates.push(direct_rate);
         if relayed_text.trim() != text.trim() {
             return Err(format!("the relayed answer differs from the direct one:\n--- direct\n{text}\n--- relayed\n{relayed_text}"));
         }
@@ -67,7 +77,7 @@ pub fn run(ours: &Path, runs: usize) -> Result<(), String> {
         relayed_rates.push(relayed_rate);
         // Adjacent runs see similar machine load, so their ratio is steadier than a ratio of
         // medians on a shared machine.
-        ratios.push(relayed_rate / rate(n, &times));
+        ratios.push(relayed_rate / direct_rate);
     }
     let _ = std::fs::remove_dir_all(&home);
     let d = median(&mut direct_rates);
