@@ -511,10 +511,16 @@ async fn models_payload(state: &AppState) -> Value {
             })
         })
         .collect();
+    // The catalog's key for the default (`ollama/llama3.3` is listed as
+    // `ollama/llama3.3:latest`), so the page can preselect it.
     let default_model = selection
         .primary
         .as_ref()
-        .map(ToString::to_string)
+        .map(|r| {
+            catalog
+                .find(&r.provider, &r.model)
+                .map_or_else(|| r.to_string(), |m| m.key())
+        })
         .or_else(|| catalog.models.first().map(|m| m.key()));
     json!({"models": models, "defaultModel": default_model})
 }

@@ -1,0 +1,179 @@
+//! The web chat page in a real browser: headless Chromium (Debian `chromium`) driven by
+//! `playwright-core` (`tests/browser/chat.test.mjs`) against a real `openclaw gateway`, whose
+//! agent talks to the Ollama-compatible test server. The first model reads `notes.txt` with a
+//! tool and answers; the second streams slowly so the page's Stop button can be pressed.
+//!
+//! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules` (`npm ci`); `.ci/run`
+//! installs them. Under `CI=true` a missing piece fails the test; elsewhere it is skipped with
+//! the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use openclaw_test_support::{fixture, ModelSpec, Reply, TestServer};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn missing_prerequisite(root: &Path) -> Option<String> {
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("{chromium} not found (apt-get install chromium)"));
+    }
+    if Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        return Some("node not found".into());
+    }
+    if !root
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
+        return Some("tests/browser/node_modules missing (npm ci --prefix tests/browser)".into());
+    }
+    None
+}
+
+/// Ollama's `/v1` tool-call stream (fixture) calling `read` on notes.txt.
+fn read_call() -> String {
+    fixture("ollama/chat-stream-toolcall.sse")
+        .replace("get_weather", "read")
+        .replace(r#"{\"city\":\"Tokyo\"}"#, r#"{\"path\":\"notes.txt\"}"#)
+}
+
+fn text_stream(pieces: &[String]) -> String {
+    let mut out = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let delta = if i == 0 {
+            serde_json::json!({"role":"assistant","content":p})
+        } else {
+            serde_json::json!({"content":p})
+        };
+        let chunk = serde_json::json!({"id":"chatcmpl-9","object":"chat.completion.chunk","created":1751919739,"model":"m",
+            "system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":delta,"finish_reason":null}]});
+        out.push_str(&format!("data: {chunk}\n\n"));
+    }
+    out.push_str(r#"data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1751919739,"model":"m","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#);
+    out.push_str("\n\ndata: [DONE]\n\n");
+    out
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn web_chat_page_streams_shows_tools_and_stops() {
+    let root = repo_root();
+    if let Some(why) = missing_prerequisite(&root) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "browser test prerequisites missing under CI=true: {why}"
+        );
+        eprintln!("SKIPPING browser test: {why}");
+        return;
+    }
+    let slow: Vec<String> = (0..120).map(|i| format!("word{i} ")).collect();
+    let server = TestServer::builder()
+        .model(
+            ModelSpec::new("llama3.3")
+                .reply(Reply::Sse(read_call()))
+                .reply(Reply::Sse(text_stream(&[
+                    "Your notes say: ".into(),
+                    "the launch code is 4242.".into(),
+                ]))),
+        )
+        .model(
+            ModelSpec::new("slowpoke")
+                .reply(Reply::Sse(text_stream(&slow)))
+                .chunk_delay(Duration::from_millis(150)),
+        )
+        .start_blocking()
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(state.path().join("workspace")).unwrap();
+    std::fs::write(
+        state.path().join("workspace/notes.txt"),
+        "The launch code is 4242.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        state.path().join("openclaw.json"),
+        r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#,
+    )
+    .unwrap();
+
+    let mut gateway = Command::new(assert_cmd::cargo::cargo_bin("openclaw"))
+        .args(["gateway", "--port", "0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", state.path())
+        .env("NO_COLOR", "1")
+        .env("OPENCLAW_STATE_DIR", state.path())
+        .env("OLLAMA_API_KEY", "ollama-local")
+        .env("OLLAMA_HOST", server.addr().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = gateway.stderr.take().unwrap();
+    let gateway = KillOnDrop(gateway);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("http://") {
+                if line.contains("#token=") {
+                    let _ = tx.send(
+                        line[i..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the gateway never printed its page URL");
+
+    let out = Command::new("node")
+        .args(["--test", "chat.test.mjs"])
+        .current_dir(root.join("tests/browser"))
+        .env("GATEWAY_URL", &url)
+        .env("OPENCLAW_TEST_TOOL_MODEL", "ollama/llama3.3:latest")
+        .env("OPENCLAW_TEST_SLOW_MODEL", "ollama/slowpoke:latest")
+        .env("OPENCLAW_TEST_EXPECT_TOOL", "read")
+        .env("OPENCLAW_TEST_EXPECT_TEXT", "4242")
+        .output()
+        .unwrap();
+    drop(gateway);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("# fail 0"), "{stdout}");
+    assert!(
+        root.join("target/browser/chat.png").exists(),
+        "no screenshot saved"
+    );
+}
