@@ -70,18 +70,89 @@ impl ExecPolicy {
         }
     }
 
-    /// A simple command (no chaining, pipes, redirection or substitution) whose program is a
-    /// safe bin.
+    /// A simple command (no chaining, pipes, redirection, substitution or variables) whose
+    /// program is a safe bin, without the options that make a safe bin write files or run
+    /// other programs.
     fn on_allowlist(&self, command: &str) -> bool {
-        const SHELL_SYNTAX: &[&str] = &[";", "&", "|", ">", "<", "`", "$(", "\n", "\r"];
+        // `$` covers `$(…)`, `$((…))` and variables (`echo $OLLAMA_API_KEY` would hand a
+        // secret from the environment to the model).
+        const SHELL_SYNTAX: &[&str] = &[";", "&", "|", ">", "<", "`", "$", "\n", "\r"];
         if SHELL_SYNTAX.iter().any(|s| command.contains(s)) {
             return false;
         }
-        let program = command.split_whitespace().next().unwrap_or("");
-        let name = program.rsplit('/').next().unwrap_or(program);
-        !program.contains('/') && self.safe_bins.iter().any(|b| b == name)
+        let mut words = command.split_whitespace();
+        let program = words.next().unwrap_or("");
+        if program.contains('/') || !self.safe_bins.iter().any(|b| b == program) {
+            return false;
+        }
+        let Some((_, unsafe_options)) = UNSAFE_OPTIONS.iter().find(|(bin, _)| *bin == program)
+        else {
+            return true;
+        };
+        // The shell removes quotes and backslashes (`"-exec"`, `-e\xec`) and expands unquoted
+        // globs, which can turn into an option through a file named like one (`find . *` next
+        // to a file called `-delete`): for these programs, look through the first and refuse
+        // the second (a quoted pattern such as `-name '*.rs'` is fine).
+        let words: Vec<&str> = words.collect();
+        if words.iter().any(|w| has_unquoted_glob(w)) {
+            return false;
+        }
+        let args: Vec<String> = words
+            .iter()
+            .map(|w| w.replace(['"', '\'', '\\'], ""))
+            .collect();
+        let positional = args.iter().filter(|a| !a.starts_with('-')).count();
+        if program == "uniq" && positional > 1 {
+            return false; // `uniq IN OUT` writes OUT
+        }
+        !args.iter().any(|arg| {
+            unsafe_options.iter().any(|option| {
+                let short = option.len() == 2 && !arg.starts_with("--");
+                if short {
+                    // `-o`, also inside a cluster (`-ro`) or with its value attached (`-ofile`).
+                    arg.starts_with('-') && arg[1..].contains(&option[1..])
+                } else {
+                    arg == option || arg.starts_with(&format!("{option}="))
+                }
+            })
+        })
     }
 }
+
+/// Whether the shell would expand a glob (or a brace) in `word`: one outside quotes.
+fn has_unquoted_glob(word: &str) -> bool {
+    let mut quote = None;
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\\') | (Some('"'), '\\') => {
+                chars.next();
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '*' | '?' | '[' | '{') => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Options that make a default safe bin write files, change the system or run another program.
+const UNSAFE_OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "find",
+        &[
+            "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf",
+            "-fls",
+        ],
+    ),
+    ("sort", &["-o", "--output", "--compress-program"]),
+    ("rg", &["--pre"]),
+    ("tree", &["-o"]),
+    ("date", &["-s", "--set"]),
+    ("file", &["-C", "--compile"]),
+    ("uniq", &[]),
+];
 
 /// Runs `command` with `sh -c` in `workdir` if the policy (or a person) allows it.
 pub async fn run_exec(

@@ -336,7 +336,7 @@ impl Agent {
             })?;
             if resp.tool_calls.is_empty() {
                 outcome.answer = resp.text;
-                session.sync()?;
+                session.sync().await?;
                 return Ok(outcome);
             }
             for call in &resp.tool_calls {
@@ -360,7 +360,7 @@ impl Agent {
                 outcome.tool_calls.push((call.clone(), result));
             }
         }
-        session.sync()?;
+        session.sync().await?;
         Err(AgentError::TooManyRounds(self.max_rounds))
     }
 

@@ -198,8 +198,14 @@ impl Session {
     }
 
     /// Forces the transcript to disk (end of a turn).
-    pub fn sync(&self) -> std::io::Result<()> {
-        self.file.sync_data()
+    ///
+    /// The flush runs on a blocking thread: under load a disk sync can take milliseconds, and
+    /// a gateway must not stall the streams it relays while it waits.
+    pub async fn sync(&self) -> std::io::Result<()> {
+        let file = self.file.try_clone()?;
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// The conversation as the model should see it: the latest compaction summary, then the

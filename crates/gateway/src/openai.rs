@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
 use openclaw_agent::new_session_id;
-use openclaw_llm::Role;
+use openclaw_llm::{Role, ThinkingLevel};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -52,6 +52,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Response {
 /// The parts of a chat completion request the gateway uses.
 struct ChatRequest {
     model: String,
+    thinking: Option<ThinkingLevel>,
     stream: bool,
     include_usage: bool,
     user: Option<String>,
@@ -96,8 +97,8 @@ async fn chat(
             session_id,
             message: req.message,
             model: choice,
-            thinking: None,
-            // A known user's session already holds the conversation.
+            thinking: req.thinking,
+            // Only for a new session: a known `user`'s session already holds it.
             seed: req.seed,
             system: req.system,
             approvals: Approvals::Nobody,
@@ -250,6 +251,26 @@ fn parse_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         Some(Value::String(s)) => Some(s.trim().to_string()),
         Some(_) => return Err(bad("`user` must be a string".into())),
     };
+    // OpenAI's `reasoning_effort` (and the newer `reasoning.effort`) as the agent's thinking
+    // level; reasoning models only, as with `--thinking`.
+    let effort = obj
+        .get("reasoning_effort")
+        .or_else(|| obj.get("reasoning").and_then(|r| r.get("effort")));
+    let thinking = match effort {
+        None | Some(Value::Null) => None,
+        Some(Value::String(e)) => Some(match e.as_str() {
+            "none" => ThinkingLevel::Off,
+            "minimal" | "low" => ThinkingLevel::Low,
+            "medium" => ThinkingLevel::Medium,
+            "high" | "xhigh" => ThinkingLevel::High,
+            other => {
+                return Err(bad(format!(
+                    "`reasoning_effort` `{other}` is not one of none, minimal, low, medium, high"
+                )))
+            }
+        }),
+        Some(_) => return Err(bad("`reasoning_effort` must be a string".into())),
+    };
     let Some(Value::Array(messages)) = obj.get("messages") else {
         return Err(bad("`messages` must be an array of messages".into()));
     };
@@ -291,6 +312,7 @@ fn parse_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         .ok_or_else(|| bad("the last message must be a non-empty `user` message".into()))?;
     Ok(ChatRequest {
         model,
+        thinking,
         stream,
         include_usage,
         user,
@@ -331,18 +353,49 @@ struct ChunkMeta {
     model: String,
 }
 
+/// One `chat.completion.chunk`, serialised straight from borrowed parts (it is built for
+/// every relayed token, so no intermediate JSON map).
+#[derive(serde::Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChunkChoice<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    finish_reason: Option<&'a str>,
+}
+
+/// `{}`, `{"content": …}`, `{"reasoning_content": …}` or the opening role delta.
+#[derive(serde::Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+}
+
 impl ChunkMeta {
-    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Event {
-        Event::default().data(
-            json!({
-                "id": self.id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            })
-            .to_string(),
-        )
+    fn chunk(&self, delta: Delta<'_>, finish_reason: Option<&str>) -> Event {
+        let chunk = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices: [ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason,
+            }],
+        };
+        Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
     }
 }
 
@@ -385,10 +438,14 @@ fn sse_stream(
             }
             if !s.started {
                 s.started = true;
-                s.queued.push_back(
-                    s.meta
-                        .chunk(json!({"role": "assistant", "content": ""}), None),
-                );
+                s.queued.push_back(s.meta.chunk(
+                    Delta {
+                        role: Some("assistant"),
+                        content: Some(""),
+                        ..Delta::default()
+                    },
+                    None,
+                ));
                 continue;
             }
             let event = match s.pending.take() {
@@ -403,19 +460,30 @@ fn sse_stream(
             };
             match event {
                 ChatEvent::Delta(text) => {
-                    s.queued
-                        .push_back(s.meta.chunk(json!({"content": text}), None));
+                    s.queued.push_back(s.meta.chunk(
+                        Delta {
+                            content: Some(&text),
+                            ..Delta::default()
+                        },
+                        None,
+                    ));
                 }
                 ChatEvent::Thinking(text) => {
-                    s.queued
-                        .push_back(s.meta.chunk(json!({"reasoning_content": text}), None));
+                    s.queued.push_back(s.meta.chunk(
+                        Delta {
+                            reasoning_content: Some(&text),
+                            ..Delta::default()
+                        },
+                        None,
+                    ));
                 }
                 ChatEvent::Final {
                     prompt_tokens,
                     completion_tokens,
                     ..
                 } => {
-                    s.queued.push_back(s.meta.chunk(json!({}), Some("stop")));
+                    s.queued
+                        .push_back(s.meta.chunk(Delta::default(), Some("stop")));
                     if s.include_usage {
                         s.queued.push_back(
                             Event::default().data(
@@ -467,6 +535,12 @@ mod tests {
         assert_eq!(r.system.as_deref(), Some("Be brief."));
         assert_eq!(r.seed.len(), 2);
         assert_eq!(r.message, "and now?");
+        assert_eq!(r.thinking, None);
+        let r = parse_request(
+            br#"{"reasoning_effort":"high","messages":[{"role":"user","content":"x"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.thinking, Some(ThinkingLevel::High));
         for bad in [
             &b"nope"[..],
             br#"[]"#,
@@ -475,6 +549,7 @@ mod tests {
             br#"{"messages":[{"role":"assistant","content":"x"}]}"#,
             br#"{"messages":[{"role":"user","content":5}]}"#,
             br#"{"messages":[{"role":"user","content":"x"}],"stream":"yes"}"#,
+            br#"{"messages":[{"role":"user","content":"x"}],"reasoning_effort":"max"}"#,
         ] {
             assert!(
                 matches!(parse_request(bad), Err(GatewayError::BadRequest(_))),

@@ -37,7 +37,7 @@ mod spec;
 pub use fixtures::{fixture, fixture_models, fixture_path};
 pub use pull::PullScript;
 pub use server::{RecordedRequest, TestServer, TestServerBuilder};
-pub use spec::{mixed_models, Behaviour, ModelSpec, Reply, SENT_AT_PLACEHOLDER};
+pub use spec::{mixed_models, Behaviour, ModelSpec, RawReply, Reply, SENT_AT_PLACEHOLDER};
 
 /// The version `/api/version` reports.
 pub const OLLAMA_VERSION: &str = "0.12.0";

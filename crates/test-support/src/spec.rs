@@ -22,6 +22,112 @@ pub enum Behaviour {
     /// Answer `200` with `content-type: application/json` and a body that is not valid JSON
     /// (the real response cut in half).
     Garbage,
+    /// Answer with exactly these bytes, written as the [`RawReply`] says: the faults a healthy
+    /// server never shows (a trickle, a stall or a cut mid-body, invalid UTF-8, a wrong
+    /// content type, a huge or endless body).
+    Raw(RawReply),
+}
+
+/// A reply written byte for byte, for fault tests. Built with chained setters:
+///
+/// ```
+/// # use openclaw_test_support::{Behaviour, RawReply};
+/// # use std::time::Duration;
+/// // 100 MB of NDJSON records, never held in memory whole by the server.
+/// let huge = RawReply::new("application/x-ndjson", "{\"done\":false}\n").repeat_until(100 << 20);
+/// // A slowloris-style trickle: one byte every 5 ms.
+/// let trickle = RawReply::new("text/event-stream", "data: [DONE]\n\n").chunked(1, Duration::from_millis(5));
+/// // Half a reply, then the connection is cut.
+/// let cut = RawReply::new("application/x-ndjson", "{\"mess").then_cut();
+/// # let _ = (Behaviour::Raw(huge), trickle, cut);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawReply {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) chunk: usize,
+    pub(crate) delay: Duration,
+    pub(crate) total: RawTotal,
+    pub(crate) end: RawEnd,
+}
+
+/// How much of a [`RawReply`]'s body is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawTotal {
+    Once,
+    Bytes(u64),
+    Forever,
+}
+
+/// What a [`RawReply`] does once its body is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawEnd {
+    /// End the body properly.
+    Close,
+    /// Abort the connection, so the client sees a body cut short.
+    Cut,
+    /// Send nothing more and keep the connection open.
+    Hang,
+}
+
+impl RawReply {
+    /// `200` with this content type and body, written at once.
+    pub fn new(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status: 200,
+            content_type: Some(content_type.to_owned()),
+            body: body.into(),
+            chunk: 0,
+            delay: Duration::ZERO,
+            total: RawTotal::Once,
+            end: RawEnd::Close,
+        }
+    }
+
+    /// Another status code.
+    pub fn status(mut self, code: u16) -> Self {
+        self.status = code;
+        self
+    }
+
+    /// No `content-type` header at all.
+    pub fn without_content_type(mut self) -> Self {
+        self.content_type = None;
+        self
+    }
+
+    /// Write `bytes` bytes at a time (0: the whole body), pausing `delay` before every write
+    /// after the first (and before a [`RawReply::then_cut`] or [`RawReply::then_hang`]).
+    pub fn chunked(mut self, bytes: usize, delay: Duration) -> Self {
+        self.chunk = bytes;
+        self.delay = delay;
+        self
+    }
+
+    /// Repeat the body until `bytes` bytes are written in all (the last copy cut to fit).
+    pub fn repeat_until(mut self, bytes: u64) -> Self {
+        self.total = RawTotal::Bytes(bytes);
+        self
+    }
+
+    /// Repeat the body forever: a stream that never ends.
+    pub fn forever(mut self) -> Self {
+        self.total = RawTotal::Forever;
+        self
+    }
+
+    /// After the body, abort the connection instead of ending the body.
+    pub fn then_cut(mut self) -> Self {
+        self.end = RawEnd::Cut;
+        self
+    }
+
+    /// After the body, send nothing more and keep the connection open.
+    pub fn then_hang(mut self) -> Self {
+        self.end = RawEnd::Hang;
+        self
+    }
 }
 
 /// In a scripted reply, replaced by the time each chunk is written: microseconds since the Unix

@@ -163,9 +163,23 @@ const SECRET_KEYS: &[&str] = &[
     "passphrase",
 ];
 
+/// Header names that carry credentials (provider `headers`).
+const SECRET_HEADERS: &[&str] = &["authorization", "proxyauthorization", "cookie", "xapikey"];
+
+/// Whether a value under `key` is a secret: the keys above, credential headers, and any name
+/// ending in `apiKey`, `token`, `secret` or `password` (`X-Api-Key`, `botToken`, `clientSecret`),
+/// compared without case, `-` and `_`.
 fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
+    let k: String = key
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
     SECRET_KEYS.contains(&k.as_str())
+        || SECRET_HEADERS.contains(&k.as_str())
+        || ["apikey", "token", "secret", "password"]
+            .iter()
+            .any(|end| k.ends_with(end))
 }
 
 /// A reference to a secret (`${VAR}` or an environment variable's name) is not itself secret.

@@ -271,7 +271,11 @@ fn killing_the_agent_mid_stream_leaves_a_readable_transcript() {
 #[test]
 fn chat_runs_turns_and_slash_commands_from_piped_input() {
     use std::io::Write;
-    let server = TestServer::builder().model(ModelSpec::new("llama3.3")).model(ModelSpec::new("qwen3:8b")).start_blocking().unwrap();
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3"))
+        .model(ModelSpec::new("qwen3:8b"))
+        .start_blocking()
+        .unwrap();
     let env = env_with(&server);
     env.write_config(r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#);
     let mut child = env
@@ -300,7 +304,13 @@ fn chat_runs_turns_and_slash_commands_from_piped_input() {
     let dir = env.state_dir().join("agents/main/sessions");
     let mut user_counts: Vec<usize> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap().lines().filter(|l| l.contains("\"role\":\"user\"")).count())
+        .map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains("\"role\":\"user\""))
+                .count()
+        })
         .collect();
     user_counts.sort_unstable();
     assert_eq!(user_counts, vec![1, 2]);

@@ -15,7 +15,10 @@
 //!   cargo build --release -p openclaw-cli
 //!   cargo run --release -p openclaw-gateway --features bench --bin gateway-bench -- \
 //!       [--openclaw target/release/openclaw] [--startup-runs 15] [--chats 1000] \
-//!       [--chunks 40] [--chunk-delay-ms 50] [--ramp-ms 1000]
+//!       [--chunks 40] [--chunk-delay-ms 100] [--ramp-ms 2000] [--load-only] [--pin]
+//!
+//! The default load is 1,000 streams of 10 tokens/s each (10,000 chunks/s through the
+//! gateway), all three processes on one machine.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,6 +38,11 @@ struct Options {
     chunks: usize,
     chunk_delay: Duration,
     ramp: Duration,
+    /// Only the load test (for profiling).
+    load_only: bool,
+    /// Pin the gateway to the last CPU and this process (test server, clients) to the others,
+    /// so the figures show the gateway's own cost rather than the contention between them.
+    pin: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -44,8 +52,10 @@ fn parse_args() -> Result<Options, String> {
         startup_runs: 15,
         chats: 1000,
         chunks: 40,
-        chunk_delay: Duration::from_millis(50),
-        ramp: Duration::from_millis(1000),
+        chunk_delay: Duration::from_millis(100),
+        ramp: Duration::from_millis(2000),
+        load_only: false,
+        pin: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -58,6 +68,8 @@ fn parse_args() -> Result<Options, String> {
             "--chunks" => o.chunks = number(value()?)? as usize,
             "--chunk-delay-ms" => o.chunk_delay = Duration::from_millis(number(value()?)?),
             "--ramp-ms" => o.ramp = Duration::from_millis(number(value()?)?),
+            "--load-only" => o.load_only = true,
+            "--pin" => o.pin = true,
             "-h" | "--help" => {
                 println!("see the module documentation at the top of gateway-bench.rs");
                 std::process::exit(0);
@@ -96,8 +108,10 @@ fn main() {
 }
 
 fn run(o: &Options) -> Result<(), String> {
-    startup(o)?;
-    idle_rss(o)?;
+    if !o.load_only {
+        startup(o)?;
+        idle_rss(o)?;
+    }
     load(o)
 }
 
@@ -142,6 +156,9 @@ impl Gateway {
             .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(threads) = std::env::var_os("OPENCLAW_GATEWAY_THREADS") {
+            cmd.env("OPENCLAW_GATEWAY_THREADS", threads);
         }
         let started = Instant::now();
         let mut child = cmd
@@ -195,7 +212,12 @@ impl Gateway {
             .map_or("", |(_, rest)| rest)
             .split_whitespace()
             .collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // utime and stime are fields 14 and 15 of stat(5); 12 and 13 after the name.
         // SAFETY: sysconf only reads a system constant.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
@@ -455,6 +477,20 @@ fn load(o: &Options) -> Result<(), String> {
             ("OPENCLAW_GATEWAY_TOKEN", TOKEN.into()),
         ],
     )?;
+    println!("gateway pid {}", g.child.id());
+    if o.pin {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus < 2 {
+            return Err("--pin needs at least 2 CPUs".into());
+        }
+        pin(g.child.id(), &(cpus - 1..cpus).collect::<Vec<_>>())?;
+        pin(std::process::id(), &(0..cpus - 1).collect::<Vec<_>>())?;
+        println!(
+            "pinned: gateway on CPU {}, test server and clients on CPU 0-{}",
+            cpus - 1,
+            cpus - 2
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -525,7 +561,39 @@ fn clone_options(o: &Options) -> Options {
         chunks: o.chunks,
         chunk_delay: o.chunk_delay,
         ramp: o.ramp,
+        load_only: o.load_only,
+        pin: o.pin,
     }
+}
+
+/// Restricts process `pid` (0: this thread) and its threads to `cpus`.
+fn pin(pid: u32, cpus: &[usize]) -> Result<(), String> {
+    // Every thread of the process: affinity is per thread on Linux.
+    let tids: Vec<i32> = if pid == 0 {
+        vec![0]
+    } else {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+            .collect()
+    };
+    for tid in tids {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes within it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &c in cpus {
+                libc::CPU_SET(c, &mut set);
+            }
+            if libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(format!(
+                    "sched_setaffinity: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Raises the soft open-files limit to the hard one (1,000 chats need ~3,000 sockets here:

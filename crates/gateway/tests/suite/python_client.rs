@@ -48,10 +48,7 @@ async fn the_official_openai_python_client_completes_chats() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if output.status.code() == Some(OPENAI_MISSING) {
-        unavailable(&format!(
-            "the `openai` Python package is missing ({})",
-            stderr.trim()
-        ));
+        unavailable("the `openai` Python package is not installed for python3");
         return;
     }
     assert!(
