@@ -10,7 +10,9 @@ use openclaw_agent::{
 use openclaw_config::ApiKind;
 use openclaw_llm::Endpoint;
 use openclaw_models::ModelRef;
-use openclaw_test_support::{fixture, Behaviour, ModelSpec, Reply, TestServer};
+use openclaw_test_support::{
+    text_stream, tool_call_stream, Behaviour, ModelSpec, Reply, TestServer,
+};
 
 fn candidate(name: &str, base: &str, context_window: u64, idle: Duration) -> Candidate {
     Candidate {
@@ -29,39 +31,6 @@ fn candidate(name: &str, base: &str, context_window: u64, idle: Duration) -> Can
         num_ctx: None,
         temperature: None,
     }
-}
-
-/// Ollama's `/v1` tool-call stream (fixture), calling `read` on `path` instead of `get_weather`.
-fn read_call_stream(path: &str) -> String {
-    fixture("ollama/chat-stream-toolcall.sse")
-        .replace("get_weather", "read")
-        .replace(
-            r#"{\"city\":\"Tokyo\"}"#,
-            &format!(r#"{{\"path\":\"{path}\"}}"#),
-        )
-}
-
-/// An Ollama-shaped text stream whose content arrives in `pieces` chunks.
-fn text_stream(model: &str, pieces: &[&str]) -> String {
-    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
-        format!(
-            "data: {}\n\n",
-            serde_json::json!({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1751919739,"model":model,
-                "system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":delta,"finish_reason":finish}]})
-        )
-    };
-    let mut out = String::new();
-    for (i, p) in pieces.iter().enumerate() {
-        let delta = if i == 0 {
-            serde_json::json!({"role":"assistant","content":p})
-        } else {
-            serde_json::json!({"content":p})
-        };
-        out.push_str(&chunk(delta, serde_json::Value::Null));
-    }
-    out.push_str(&chunk(serde_json::json!({}), serde_json::json!("stop")));
-    out.push_str("data: [DONE]\n\n");
-    out
 }
 
 struct Setup {
@@ -105,7 +74,10 @@ async fn tool_call_runs_and_its_result_goes_back_to_the_model() {
     let server = TestServer::builder()
         .model(
             ModelSpec::new("m")
-                .reply(Reply::Sse(read_call_stream("notes.txt")))
+                .reply(Reply::Sse(tool_call_stream(
+                    "read",
+                    r#"{"path":"notes.txt"}"#,
+                )))
                 .reply(Reply::Sse(text_stream("m", &["The code ", "is 4242."]))),
         )
         .start()

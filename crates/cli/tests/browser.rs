@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use openclaw_test_support::{fixture, ModelSpec, Reply, TestServer};
+use openclaw_test_support::{text_stream, tool_call_stream, ModelSpec, Reply, TestServer};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,30 +45,6 @@ fn missing_prerequisite(root: &Path) -> Option<String> {
     None
 }
 
-/// Ollama's `/v1` tool-call stream (fixture) calling `read` on notes.txt.
-fn read_call() -> String {
-    fixture("ollama/chat-stream-toolcall.sse")
-        .replace("get_weather", "read")
-        .replace(r#"{\"city\":\"Tokyo\"}"#, r#"{\"path\":\"notes.txt\"}"#)
-}
-
-fn text_stream(pieces: &[String]) -> String {
-    let mut out = String::new();
-    for (i, p) in pieces.iter().enumerate() {
-        let delta = if i == 0 {
-            serde_json::json!({"role":"assistant","content":p})
-        } else {
-            serde_json::json!({"content":p})
-        };
-        let chunk = serde_json::json!({"id":"chatcmpl-9","object":"chat.completion.chunk","created":1751919739,"model":"m",
-            "system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":delta,"finish_reason":null}]});
-        out.push_str(&format!("data: {chunk}\n\n"));
-    }
-    out.push_str(r#"data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1751919739,"model":"m","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#);
-    out.push_str("\n\ndata: [DONE]\n\n");
-    out
-}
-
 struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
@@ -93,15 +69,18 @@ fn web_chat_page_streams_shows_tools_and_stops() {
     let server = TestServer::builder()
         .model(
             ModelSpec::new("llama3.3")
-                .reply(Reply::Sse(read_call()))
-                .reply(Reply::Sse(text_stream(&[
-                    "Your notes say: ".into(),
-                    "the launch code is 4242.".into(),
-                ]))),
+                .reply(Reply::Sse(tool_call_stream(
+                    "read",
+                    r#"{"path":"notes.txt"}"#,
+                )))
+                .reply(Reply::Sse(text_stream(
+                    "m",
+                    &["Your notes say: ", "the launch code is 4242."],
+                ))),
         )
         .model(
             ModelSpec::new("slowpoke")
-                .reply(Reply::Sse(text_stream(&slow)))
+                .reply(Reply::Sse(text_stream("m", &slow)))
                 .chunk_delay(Duration::from_millis(150)),
         )
         .start_blocking()

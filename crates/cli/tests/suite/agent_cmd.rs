@@ -3,35 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use openclaw_test_support::{fixture, ModelSpec, Reply, TestServer};
+use openclaw_test_support::{text_stream, tool_call_stream, ModelSpec, Reply, TestServer};
 use serde_json::Value;
 
 use super::support::{closed_port, Env};
-
-/// Ollama's `/v1` tool-call stream (fixture) with the call renamed to one of our tools.
-fn call_stream(tool: &str, args: &str) -> String {
-    fixture("ollama/chat-stream-toolcall.sse")
-        .replace("get_weather", tool)
-        .replace(r#"{\"city\":\"Tokyo\"}"#, &args.replace('"', "\\\""))
-}
-
-/// An Ollama-shaped text stream, one chunk per piece.
-fn text_stream(pieces: &[String]) -> String {
-    let mut out = String::new();
-    for (i, p) in pieces.iter().enumerate() {
-        let delta = if i == 0 {
-            serde_json::json!({"role":"assistant","content":p})
-        } else {
-            serde_json::json!({"content":p})
-        };
-        let chunk = serde_json::json!({"id":"chatcmpl-7","object":"chat.completion.chunk","created":1751919739,"model":"m",
-            "system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":delta,"finish_reason":null}]});
-        out.push_str(&format!("data: {chunk}\n\n"));
-    }
-    out.push_str(r#"data: {"id":"chatcmpl-7","object":"chat.completion.chunk","created":1751919739,"model":"m","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#);
-    out.push_str("\n\ndata: [DONE]\n\n");
-    out
-}
 
 fn env_with(server: &TestServer) -> Env {
     let env = Env::new().api_key("ollama-local").ollama(server);
@@ -63,11 +38,11 @@ fn streams_the_answer_and_records_the_turn() {
     let server = TestServer::builder()
         .model(
             ModelSpec::new("llama3.3")
-                .reply(Reply::Sse(call_stream("read", r#"{"path":"notes.txt"}"#)))
-                .reply(Reply::Sse(text_stream(&[
-                    "The code ".into(),
-                    "is 4242.".into(),
-                ]))),
+                .reply(Reply::Sse(tool_call_stream(
+                    "read",
+                    r#"{"path":"notes.txt"}"#,
+                )))
+                .reply(Reply::Sse(text_stream("m", &["The code ", "is 4242."]))),
         )
         .start_blocking()
         .unwrap();
@@ -174,11 +149,11 @@ fn exec_outside_the_allowlist_is_denied_without_a_terminal() {
     let server = TestServer::builder()
         .model(
             ModelSpec::new("llama3.3")
-                .reply(Reply::Sse(call_stream(
+                .reply(Reply::Sse(tool_call_stream(
                     "exec",
                     r#"{"command":"touch pwned"}"#,
                 )))
-                .reply(Reply::Sse(text_stream(&["ok".into()]))),
+                .reply(Reply::Sse(text_stream("m", &["ok"]))),
         )
         .start_blocking()
         .unwrap();
@@ -211,8 +186,11 @@ fn killing_the_agent_mid_stream_leaves_a_readable_transcript() {
     let server = TestServer::builder()
         .model(
             ModelSpec::new("llama3.3")
-                .reply(Reply::Sse(call_stream("read", r#"{"path":"notes.txt"}"#)))
-                .reply(Reply::Sse(text_stream(&slow)))
+                .reply(Reply::Sse(tool_call_stream(
+                    "read",
+                    r#"{"path":"notes.txt"}"#,
+                )))
+                .reply(Reply::Sse(text_stream("m", &slow)))
                 .chunk_delay(Duration::from_millis(100)),
         )
         .start_blocking()
