@@ -95,7 +95,7 @@ impl Document {
     pub fn parse(text: impl Into<String>, origin: &str) -> Result<Self, ConfigError> {
         let text = text.into();
         let lines = LineIndex::new(&text);
-        let folded = fold_integer_products(&text).map_err(|(offset, message)| {
+        let (folded, products) = fold_integer_products(&text).map_err(|(offset, message)| {
             let (line, column) = lines.line_col(&text, offset);
             ConfigError::Syntax {
                 origin: origin.to_string(),
@@ -121,7 +121,7 @@ impl Document {
             })?;
         let root = match parsed.value {
             None => None,
-            Some(value) => Some(convert(value).map_err(|(offset, message)| {
+            Some(value) => Some(convert(value, &products).map_err(|(offset, message)| {
                 let (line, column) = lines.line_col(&text, offset);
                 ConfigError::Syntax {
                     origin: origin.to_string(),
@@ -183,7 +183,9 @@ impl LineIndex {
     }
 }
 
-fn convert(value: ast::Value<'_>) -> Result<Node, (usize, String)> {
+/// `products`: the byte ranges of the folded `a * b` expressions, in order. A number parsed
+/// from one spans the whole expression, so an edit replaces all of it, not just its first digits.
+fn convert(value: ast::Value<'_>, products: &[Range<usize>]) -> Result<Node, (usize, String)> {
     Ok(match value {
         ast::Value::NullKeyword(n) => node(n.range, NodeKind::Null),
         ast::Value::BooleanLit(b) => node(b.range, NodeKind::Bool(b.value)),
@@ -195,13 +197,23 @@ fn convert(value: ast::Value<'_>) -> Result<Node, (usize, String)> {
                     format!("`{}` is not a finite number", n.value),
                 )
             })?;
-            node(n.range, NodeKind::Number(number))
+            let start = n.range.start;
+            // The product starts after the sign of a signed literal (`-68*2`).
+            let first = products.partition_point(|r| r.start < start);
+            let end = products
+                .get(first)
+                .filter(|r| r.start <= start + 1 && r.start < n.range.end)
+                .map_or(n.range.end, |r| r.end.max(n.range.end));
+            Node {
+                span: start..end,
+                kind: NodeKind::Number(number),
+            }
         }
         ast::Value::Array(a) => {
             let items = a
                 .elements
                 .into_iter()
-                .map(convert)
+                .map(|v| convert(v, products))
                 .collect::<Result<_, _>>()?;
             node(a.range, NodeKind::Array(items))
         }
@@ -212,11 +224,12 @@ fn convert(value: ast::Value<'_>) -> Result<Node, (usize, String)> {
                     ast::ObjectPropName::String(s) => s.range,
                     ast::ObjectPropName::Word(w) => w.range,
                 };
+                let value = convert(prop.value, products)?;
                 members.push(Member {
                     key: prop.name.into_string(),
                     key_span: key_range.start..key_range.end,
-                    span: prop.range.start..prop.range.end,
-                    value: convert(prop.value)?,
+                    span: prop.range.start..prop.range.end.max(value.span.end),
+                    value,
                 });
             }
             node(o.range, NodeKind::Object(members))
@@ -272,15 +285,20 @@ fn parse_number(raw: &str) -> Option<Number> {
     Number::from_f64(v)
 }
 
+/// The text with its products folded, and where they were.
+pub(crate) type Folded = (String, Vec<Range<usize>>);
+
 /// Replaces products of integer literals (`8192 * 10`) by their value, padded with spaces to the
-/// same length so that every byte offset in the text stays valid.
+/// same length so that every byte offset in the text stays valid. Also returns where the
+/// products were (ascending), since the parser only sees the value's digits.
 ///
 /// The seed page's explicit config says `maxTokens: 8192 * 10`, which the original accepts
 /// because its config is evaluated as JavaScript. Users paste it as is, so we accept exactly
 /// this form: integer literals joined by `*`, nothing more general.
-pub(crate) fn fold_integer_products(text: &str) -> Result<String, (usize, String)> {
+pub(crate) fn fold_integer_products(text: &str) -> Result<Folded, (usize, String)> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
+    let mut products = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -329,13 +347,14 @@ pub(crate) fn fold_integer_products(text: &str) -> Result<String, (usize, String
                     // expression also holds at least one `*`, so the value always fits.
                     let padded = format!("{value:<width$}", width = end - start);
                     folded.replace_range(start..end, &padded);
+                    products.push(start..end);
                 }
                 i = end;
             }
             _ => i += 1,
         }
     }
-    Ok(out.unwrap_or_else(|| text.to_string()))
+    Ok((out.unwrap_or_else(|| text.to_string()), products))
 }
 
 fn is_word_byte(b: u8) -> bool {

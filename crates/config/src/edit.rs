@@ -138,8 +138,31 @@ fn child<'a>(node: &'a Node, seg: &Segment) -> Option<&'a Node> {
     }
 }
 
+/// How deeply an edit may nest values: far beyond any real config, well within what the parser
+/// reads back (512).
+pub const MAX_NESTING: usize = 256;
+
+/// Objects and arrays inside each other in `value`.
+fn nesting(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// The text of `doc` with `path` set to `value`.
 pub fn set(doc: &Document, path: &ConfigPath, value: &Value) -> Result<String, ConfigError> {
+    // Every step of the path is an object or array around the value.
+    let depth = path.segments.len() + nesting(value);
+    if depth > MAX_NESTING {
+        return Err(ConfigError::BadPath {
+            path: path.raw.clone(),
+            reason: format!(
+                "the value would be nested {depth} levels deep; at most {MAX_NESTING} are allowed"
+            ),
+        });
+    }
     let text = doc.text();
     let style = Style::detect(doc);
     let Some(root) = doc.root() else {
@@ -213,20 +236,28 @@ pub fn unset(doc: &Document, path: &ConfigPath) -> Result<String, ConfigError> {
     for seg in parents {
         node = child(node, seg).ok_or_else(not_found)?;
     }
-    let span = match (last, &node.kind) {
-        (Segment::Key(k), NodeKind::Object(members)) => members
-            .iter()
-            .rev()
-            .find(|m| &m.key == k)
-            .map(|m| m.span.clone())
-            .ok_or_else(not_found)?,
-        (Segment::Index(i), NodeKind::Array(items)) => items
-            .get(*i)
-            .map(|n| n.span.clone())
-            .ok_or_else(not_found)?,
+    // The span to remove, where the value before it (if any) ends, and where the next one (or
+    // the closing bracket) starts: its commas are somewhere in between.
+    let close = node.span.end.saturating_sub(1);
+    let (span, previous_end, next_start) = match (last, &node.kind) {
+        (Segment::Key(k), NodeKind::Object(members)) => {
+            let at = members
+                .iter()
+                .rposition(|m| &m.key == k)
+                .ok_or_else(not_found)?;
+            let previous = at.checked_sub(1).map(|p| members[p].span.end);
+            let next = members.get(at + 1).map_or(close, |m| m.span.start);
+            (members[at].span.clone(), previous, next)
+        }
+        (Segment::Index(i), NodeKind::Array(items)) => {
+            let item = items.get(*i).ok_or_else(not_found)?;
+            let previous = i.checked_sub(1).map(|p| items[p].span.end);
+            let next = items.get(i + 1).map_or(close, |n| n.span.start);
+            (item.span.clone(), previous, next)
+        }
         _ => return Err(not_found()),
     };
-    Ok(remove_span(doc.text(), span))
+    Ok(remove_span(doc.text(), span, previous_end, next_start))
 }
 
 /// Builds `{"a": {"b": value}}` for the part of a path that does not exist yet.
@@ -312,7 +343,10 @@ impl Style {
             && key
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-        if ident && !self.quote_keys {
+        // jsonc-parser reads `null_x` or `true$` as a keyword and a word: quote keys that
+        // start like a keyword.
+        let keyword_like = ["null", "true", "false"].iter().any(|k| key.starts_with(k));
+        if ident && !keyword_like && !self.quote_keys {
             key.to_string()
         } else {
             self.string(key)
@@ -380,8 +414,13 @@ fn line_indent(text: &str, offset: usize) -> String {
         .collect()
 }
 
+/// Where the line holding `offset` ends: at its `\n`, or at a lone `\r`, which also ends a
+/// `//` comment for the parser (old Mac line ends).
 fn line_end(text: &str, offset: usize) -> usize {
-    text[offset..].find('\n').map_or(text.len(), |p| offset + p)
+    let bytes = text.as_bytes();
+    (offset..bytes.len())
+        .find(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .unwrap_or(text.len())
 }
 
 /// What follows a member on its line: (has a comma, nothing else but a comment).
@@ -478,35 +517,60 @@ fn append_element(
 }
 
 /// Removes a member or element, with its comma and, when it had the line(s) to itself, the
-/// whole line(s).
-fn remove_span(text: &str, span: std::ops::Range<usize>) -> String {
+/// whole line(s). Its comma is the one before `next_start` (which may be on a later line, in
+/// comma-first style), or else the one after `previous_end`.
+fn remove_span(
+    text: &str,
+    span: std::ops::Range<usize>,
+    previous_end: Option<usize>,
+    next_start: usize,
+) -> String {
     let line_start = text[..span.start].rfind('\n').map_or(0, |p| p + 1);
     let own_line = text[line_start..span.start].trim().is_empty();
-    let (has_comma, alone) = after_on_line(text, span.end);
+    let (comma_on_line, alone) = after_on_line(text, span.end);
+    let comma_after = comma_between(text, span.end, next_start);
     let mut out = text.to_string();
-    if own_line && alone {
+    if own_line && alone && (comma_on_line || comma_after.is_none()) {
         let eol = line_end(text, span.end);
         let end = if eol < text.len() { eol + 1 } else { eol };
         out.replace_range(line_start..end, "");
-    } else {
-        let mut end = span.end;
-        let rest = &text[end..];
-        let trimmed = rest.trim_start_matches([' ', '\t']);
-        if has_comma && trimmed.starts_with(',') {
-            end += rest.len() - trimmed.len() + 1;
-            end += text[end..].len() - text[end..].trim_start_matches([' ', '\t']).len();
-        } else {
-            // Last member without a comma: take the comma before it instead, if any.
-            let before = text[..span.start].trim_end();
-            if before.ends_with(',') {
-                let start = before.len() - 1;
-                out.replace_range(start..span.end, "");
-                return out;
-            }
-        }
+    } else if let Some(comma) = comma_after {
+        let end = comma + 1;
+        let end = end + text[end..].len() - text[end..].trim_start_matches([' ', '\t']).len();
         out.replace_range(span.start..end, "");
+    } else if let Some(comma) = previous_end.and_then(|p| comma_between(text, p, span.start)) {
+        // The last one: take the comma before it instead (not one in a comment).
+        out.replace_range(comma..span.end, "");
+    } else {
+        out.replace_range(span, "");
     }
     out
+}
+
+/// The offset of the comma between two values, skipping comments (only whitespace, comments
+/// and that comma can be there).
+fn comma_between(text: &str, from: usize, to: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < to {
+        match bytes[i] {
+            b',' => return Some(i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < to && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < to && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::classify::{classify_stream_error, Context};
+use crate::classify::{classify_stream_error, truncate, Context};
 use crate::error::LlmError;
 use crate::openai::{role_name, tools};
 use crate::reply::{Assembler, Emit};
@@ -97,7 +97,10 @@ impl NativeStream {
         if !value.is_object() {
             return Err(LlmError::MalformedStream {
                 url: ctx.url.clone(),
-                detail: format!("expected a JSON object, got `{value}`"),
+                detail: format!(
+                    "expected a JSON object, got `{}`",
+                    truncate(&value.to_string(), 200)
+                ),
             });
         }
         if value.get("error").is_some_and(|e| !e.is_null()) {

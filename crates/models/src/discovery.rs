@@ -158,7 +158,13 @@ pub async fn discover_ollama_models(
         .map_err(|e| unreachable(&e))?;
     let status = resp.status();
     let body = read_capped(resp).await.map_err(|e| match e {
-        BodyError::Transport(e) => unreachable(&e),
+        // The server was reached and answered: a body that breaks off is a broken reply,
+        // not an Ollama that needs starting.
+        BodyError::Transport(e) if e.is_timeout() => unreachable(&e),
+        BodyError::Transport(e) => DiscoveryError::BadReply {
+            base: req.base.clone(),
+            detail: format!("the connection broke mid-reply ({})", describe_transport_error(&e)),
+        },
         BodyError::TooLarge => DiscoveryError::BadReply {
             base: req.base.clone(),
             detail: format!(
