@@ -22,20 +22,39 @@ const PROMPT: &str = "Tell me a long story about a lighthouse keeper and a storm
 const MODEL: &str = "smollm2:135m";
 
 pub fn run(ours: &Path, runs: usize) -> Result<(), String> {
-    let repo = ours.ancestors().nth(3).ok_or("cannot find the repository root")?;
+    let repo = ours
+        .ancestors()
+        .nth(3)
+        .ok_or("cannot find the repository root")?;
     let script = repo.join("scripts/local-llm");
-    let out = Command::new(&script).arg("start").env("LOCAL_LLM_PROMPT_CACHE", "0").output().map_err(|e| e.to_string())?;
+    let out = Command::new(&script)
+        .arg("start")
+        .env("LOCAL_LLM_PROMPT_CACHE", "0")
+        .output()
+        .map_err(|e| e.to_string())?;
     let host = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("OLLAMA_HOST=").map(str::to_string))
-        .ok_or_else(|| format!("scripts/local-llm start failed: {}", String::from_utf8_lossy(&out.stderr)))?;
+        .ok_or_else(|| {
+            format!(
+                "scripts/local-llm start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     let home = std::env::temp_dir().join(format!("openclaw-bench-relay-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
 
     // 1. The exact body the agent sends.
-    let server = TestServer::builder().model(ModelSpec::new(MODEL)).start_blocking().map_err(|e| e.to_string())?;
-    let status = agent(ours, &home, server.url().trim_start_matches("http://")).stdout(Stdio::null()).stderr(Stdio::null()).status().map_err(|e| e.to_string())?;
+    let server = TestServer::builder()
+        .model(ModelSpec::new(MODEL))
+        .start_blocking()
+        .map_err(|e| e.to_string())?;
+    let status = agent(ours, &home, server.url().trim_start_matches("http://"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
     if !status.success() {
         return Err("the capture run against the test server failed".into());
     }
@@ -97,7 +116,13 @@ fn agent(ours: &Path, home: &Path, host: &str) -> Command {
         .env("NO_COLOR", "1")
         .env("OLLAMA_API_KEY", "ollama-local")
         .env("OLLAMA_HOST", host)
-        .args(["agent", "--message", PROMPT, "--model", &format!("ollama/{MODEL}")]);
+        .args([
+            "agent",
+            "--message",
+            PROMPT,
+            "--model",
+            &format!("ollama/{MODEL}"),
+        ]);
     c
 }
 
@@ -115,7 +140,10 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Streams `body` from the backend; returns the answer text and each content chunk's arrival.
 async fn direct(host: &str, body: &str) -> Result<(String, Vec<Instant>), String> {
-    let client = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut resp = client
         .post(format!("http://{host}/v1/chat/completions"))
         .header("content-type", "application/json")
@@ -131,9 +159,16 @@ async fn direct(host: &str, body: &str) -> Result<(String, Vec<Instant>), String
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {
             let event: String = buf.drain(..end + 2).collect();
-            let Some(data) = event.trim().strip_prefix("data:") else { continue };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim()) else { continue };
-            if let Some(c) = v["choices"][0]["delta"]["content"].as_str().filter(|c| !c.is_empty()) {
+            let Some(data) = event.trim().strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                continue;
+            };
+            if let Some(c) = v["choices"][0]["delta"]["content"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+            {
                 text.push_str(c);
                 times.push(now);
             }
@@ -144,7 +179,11 @@ async fn direct(host: &str, body: &str) -> Result<(String, Vec<Instant>), String
 
 /// Runs the agent; returns its stdout and the time from its first to its last answer byte.
 fn relayed(ours: &Path, home: &Path, host: &str) -> Result<(String, Duration), String> {
-    let mut child = agent(ours, home, host).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let mut child = agent(ours, home, host)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
     let mut stdout = child.stdout.take().ok_or("no stdout")?;
     let mut text = Vec::new();
     let mut first = None;

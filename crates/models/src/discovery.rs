@@ -163,7 +163,10 @@ pub async fn discover_ollama_models(
         BodyError::Transport(e) if e.is_timeout() => unreachable(&e),
         BodyError::Transport(e) => DiscoveryError::BadReply {
             base: req.base.clone(),
-            detail: format!("the connection broke mid-reply ({})", describe_transport_error(&e)),
+            detail: format!(
+                "the connection broke mid-reply ({})",
+                describe_transport_error(&e)
+            ),
         },
         BodyError::TooLarge => DiscoveryError::BadReply {
             base: req.base.clone(),

@@ -16,6 +16,9 @@ pub use discovery::{
     DiscoveredModel, DiscoveryError, DiscoveryReport, DiscoveryRequest, SkipReason, SkippedModel,
 };
 pub use model_ref::{ModelRef, ModelRefError};
-pub use probe::{context_mismatches, ollama_loaded_models, probe_provider, ContextMismatch, LoadedModel, ProbeResult};
+pub use probe::{
+    context_mismatches, ollama_loaded_models, probe_provider, ContextMismatch, LoadedModel,
+    ProbeResult,
+};
 pub use pull::{pull_ollama_model, LayerProgress, PullError, PullEvent, PullRequest};
 pub use selection::{same_model, Selection};

@@ -113,11 +113,16 @@ pub struct ContextMismatch {
 /// Loaded Ollama models that run with less context than the catalog says (SPEC §9). Only
 /// meaningful over the OpenAI-compatible API, where Ollama ignores the requested context and
 /// truncates prompts silently; empty for the native API (which sends `num_ctx`).
-pub async fn context_mismatches(catalog: &crate::Catalog, env: EnvLookup<'_>) -> Vec<ContextMismatch> {
+pub async fn context_mismatches(
+    catalog: &crate::Catalog,
+    env: EnvLookup<'_>,
+) -> Vec<ContextMismatch> {
     let Some(provider) = catalog.provider(crate::OLLAMA) else {
         return Vec::new();
     };
-    if provider.api != ApiKind::OpenAiCompletions || !matches!(catalog.discovery, crate::DiscoveryOutcome::Ran(_)) {
+    if provider.api != ApiKind::OpenAiCompletions
+        || !matches!(catalog.discovery, crate::DiscoveryOutcome::Ran(_))
+    {
         return Vec::new();
     }
     let key = provider.api_key.as_ref().and_then(|k| k.resolve(env));
