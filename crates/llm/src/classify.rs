@@ -142,7 +142,7 @@ fn is_context_overflow(message: &str) -> bool {
 /// The human part of an error body, trimmed and truncated.
 pub(crate) fn server_message(body: &str) -> String {
     let body = body.trim();
-    let message = match serde_json::from_str::<Value>(body) {
+    let message = match openclaw_json_budget::from_str::<Value>(body) {
         Ok(value) => json_message(&value).unwrap_or_else(|| value.to_string()),
         Err(_) => body.to_owned(),
     };

@@ -5,6 +5,7 @@
 //! that already holds the body). It picks the framing (SSE, NDJSON, one JSON document), enforces
 //! the size caps, and decides whether the reply ended properly.
 
+use openclaw_json_budget::Error as JsonError;
 use serde_json::Value;
 
 use crate::classify::{classify_stream_error, truncate, Context};
@@ -228,8 +229,8 @@ impl ReplyDecoder {
                 continue;
             }
             if event.event.as_deref() == Some("error") {
-                let value =
-                    serde_json::from_str(data).unwrap_or_else(|_| Value::String(data.to_owned()));
+                let value = openclaw_json_budget::from_str(data)
+                    .unwrap_or_else(|_| Value::String(data.to_owned()));
                 return Err(classify_stream_error(&self.ctx, &value));
             }
             let value = self.parse(data, "an SSE `data:` payload")?;
@@ -266,7 +267,7 @@ impl ReplyDecoder {
         if trimmed.is_empty() {
             return Ok(());
         }
-        match serde_json::from_str::<Value>(trimmed) {
+        match openclaw_json_budget::from_str::<Value>(trimmed) {
             Ok(value) => {
                 self.units += 1;
                 match self.format {
@@ -293,6 +294,9 @@ impl ReplyDecoder {
                 splitter.finish(&mut lines);
                 self.ndjson_lines(lines, emit)
             }
+            Err(err @ JsonError::TooManyValues { .. }) => {
+                Err(self.malformed(format!("the reply was refused: {err}")))
+            }
             Err(err) => Err(self.malformed(format!(
                 "the reply is not valid JSON ({err}): `{}`",
                 truncate(trimmed, QUOTE_CHARS)
@@ -301,11 +305,14 @@ impl ReplyDecoder {
     }
 
     fn parse(&self, text: &str, what: &str) -> Result<Value, LlmError> {
-        serde_json::from_str(text).map_err(|err| {
-            self.malformed(format!(
-                "{what} is not JSON ({err}): `{}`",
-                truncate(text, QUOTE_CHARS)
-            ))
+        openclaw_json_budget::from_str(text).map_err(|err| {
+            self.malformed(match err {
+                JsonError::TooManyValues { .. } => format!("{what} was refused: {err}"),
+                JsonError::Json(err) => format!(
+                    "{what} is not JSON ({err}): `{}`",
+                    truncate(text, QUOTE_CHARS)
+                ),
+            })
         })
     }
 

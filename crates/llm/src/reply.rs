@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::textual_calls::{Arguments, HoldBack};
-use crate::think_tags::{Piece, ThinkSplitter};
+use crate::think_tags::{Next, Piece, ThinkSplitter};
 use crate::types::{ChatResponse, StreamEvent, ToolCall, ToolSpec, Usage};
 
 /// Where events go as they happen.
@@ -22,7 +22,6 @@ pub(crate) struct Assembler {
     splitter: ThinkSplitter,
     hold: HoldBack,
     response: ChatResponse,
-    pieces: Vec<Piece>,
 }
 
 impl Assembler {
@@ -32,7 +31,6 @@ impl Assembler {
             splitter: ThinkSplitter::default(),
             hold: HoldBack::new(tools.iter().map(|t| t.name.clone()).collect()),
             response: ChatResponse::default(),
-            pieces: Vec::new(),
         }
     }
 
@@ -50,10 +48,9 @@ impl Assembler {
         if text.is_empty() {
             return;
         }
-        let mut pieces = std::mem::take(&mut self.pieces);
-        self.splitter.push(text, &mut pieces);
-        self.route(&mut pieces, emit);
-        self.pieces = pieces;
+        let mut splitter = std::mem::take(&mut self.splitter);
+        splitter.push(text, &mut |piece| self.route(piece, emit));
+        self.splitter = splitter;
     }
 
     /// A complete tool call from the wire (or found in the text).
@@ -99,9 +96,8 @@ impl Assembler {
 
     /// The reply is complete: releases held-back text, takes out textual tool calls.
     pub fn finish(mut self, emit: Emit<'_>) -> ChatResponse {
-        let mut pieces = std::mem::take(&mut self.pieces);
-        self.splitter.finish(&mut pieces);
-        self.route(&mut pieces, emit);
+        let mut splitter = std::mem::take(&mut self.splitter);
+        splitter.finish(&mut |piece| self.route(piece, emit));
         let (rest, calls) = self.hold.finish();
         self.text(rest, emit);
         for call in calls {
@@ -117,15 +113,20 @@ impl Assembler {
         self.response
     }
 
-    fn route(&mut self, pieces: &mut Vec<Piece>, emit: Emit<'_>) {
-        for piece in pieces.drain(..) {
-            match piece {
-                Piece::Thinking(text) => self.thinking(&text, emit),
-                Piece::Answer(text) => {
-                    let shown = self.hold.push(&text);
-                    self.text(shown, emit);
-                }
+    /// Once a possible textual tool call is being held back, the splitter is told to stop
+    /// looking for `<think>` tags: inside the call they are part of its arguments.
+    fn route(&mut self, piece: Piece, emit: Emit<'_>) -> Next {
+        match piece {
+            Piece::Thinking(text) => self.thinking(&text, emit),
+            Piece::Answer(text) => {
+                let shown = self.hold.push(&text);
+                self.text(shown, emit);
             }
+        }
+        if self.hold.is_holding() {
+            Next::Verbatim
+        } else {
+            Next::Split
         }
     }
 
@@ -159,9 +160,9 @@ fn check_text(raw: String) -> (Value, String, Option<String>) {
     if raw.trim().is_empty() {
         return (Value::Object(Map::new()), raw, None);
     }
-    match serde_json::from_str::<Value>(&raw) {
+    match openclaw_json_budget::from_str::<Value>(&raw) {
         Ok(Value::Object(object)) => (Value::Object(object), raw, None),
-        Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
+        Ok(Value::String(inner)) => match openclaw_json_budget::from_str::<Value>(&inner) {
             Ok(Value::Object(object)) => (Value::Object(object), raw, None),
             _ => {
                 let reason = not_an_object(&Value::String(inner));
@@ -170,6 +171,10 @@ fn check_text(raw: String) -> (Value, String, Option<String>) {
         },
         Ok(other) => {
             let reason = not_an_object(&other);
+            (Value::Null, raw, Some(reason))
+        }
+        Err(err @ openclaw_json_budget::Error::TooManyValues { .. }) => {
+            let reason = format!("the arguments were refused: {err}");
             (Value::Null, raw, Some(reason))
         }
         Err(err) => {

@@ -55,6 +55,11 @@ impl HoldBack {
         }
     }
 
+    /// Everything from here on is held until the end (a call may have started).
+    pub fn is_holding(&self) -> bool {
+        self.holding
+    }
+
     /// Feeds answer text; returns what can be shown now.
     pub fn push(&mut self, text: &str) -> String {
         let shown = self.release(text);
@@ -122,7 +127,7 @@ impl HoldBack {
 
 /// The whole text is one `{"name": <offered tool>, "arguments"|"parameters": …}` object.
 fn bare_call(text: &str, tools: &[String]) -> Option<TextualCall> {
-    let value: Value = serde_json::from_str(text.trim()).ok()?;
+    let value: Value = openclaw_json_budget::from_str(text.trim()).ok()?;
     let object = value.as_object()?;
     if !object.contains_key("arguments") && !object.contains_key("parameters") {
         return None;
@@ -160,7 +165,9 @@ fn tagged_calls(text: &str, tools: &[String]) -> (String, Vec<TextualCall>) {
 
 /// The first JSON value in `text` (models sometimes add a stray brace after it).
 fn first_json_value(text: &str) -> Option<Value> {
-    serde_json::Deserializer::from_str(text.trim())
+    let text = text.trim();
+    openclaw_json_budget::count_values(text.as_bytes(), openclaw_json_budget::MAX_VALUES)?;
+    serde_json::Deserializer::from_str(text)
         .into_iter::<Value>()
         .next()?
         .ok()

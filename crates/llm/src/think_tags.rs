@@ -15,10 +15,22 @@ pub(crate) enum Piece {
     Thinking(String),
 }
 
+/// What the consumer of a piece wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep splitting.
+    Split,
+    /// Stop looking for tags: everything from here on is answer text, as written. Used once a
+    /// textual tool call has started, so a `<think>` inside its arguments stays in them.
+    Verbatim,
+}
+
 /// Splits streamed content into answer and thinking pieces.
 #[derive(Debug, Default)]
 pub(crate) struct ThinkSplitter {
     in_think: bool,
+    /// Told to stop looking for tags (see [`Next::Verbatim`]).
+    verbatim: bool,
     /// The end of the last delta, when it may be the start of a tag.
     pending: String,
     /// Whitespace right after a tag is dropped (`<think>\n…\n</think>\n\nAnswer`).
@@ -26,15 +38,24 @@ pub(crate) struct ThinkSplitter {
 }
 
 impl ThinkSplitter {
-    /// Feeds one content delta; classified pieces are appended to `out`.
-    pub fn push(&mut self, text: &str, out: &mut Vec<Piece>) {
+    /// Feeds one content delta; classified pieces go to `sink` in order.
+    pub fn push(&mut self, text: &str, sink: &mut dyn FnMut(Piece) -> Next) {
         let mut buffer = std::mem::take(&mut self.pending);
         buffer.push_str(text);
         let mut rest = buffer.as_str();
         loop {
+            if self.verbatim {
+                self.emit(rest, sink);
+                return;
+            }
             let tag = if self.in_think { CLOSE } else { OPEN };
             if let Some(pos) = rest.find(tag) {
-                self.emit(&rest[..pos], out);
+                self.emit(&rest[..pos], sink);
+                if self.verbatim {
+                    // The piece just emitted started a call: the tag belongs to it.
+                    self.emit(&rest[pos..], sink);
+                    return;
+                }
                 rest = &rest[pos + tag.len()..];
                 self.in_think = !self.in_think;
                 self.skip_whitespace = true;
@@ -42,20 +63,24 @@ impl ThinkSplitter {
             }
             let keep = partial_tag_suffix(rest, tag);
             let (now, later) = rest.split_at(rest.len() - keep);
-            self.emit(now, out);
-            self.pending = later.to_owned();
+            self.emit(now, sink);
+            if self.verbatim {
+                self.emit(later, sink);
+            } else {
+                self.pending = later.to_owned();
+            }
             return;
         }
     }
 
     /// The content ended: a partial tag is just text, an unclosed block stays thinking.
-    pub fn finish(&mut self, out: &mut Vec<Piece>) {
+    pub fn finish(&mut self, sink: &mut dyn FnMut(Piece) -> Next) {
         let pending = std::mem::take(&mut self.pending);
-        self.emit(&pending, out);
+        self.emit(&pending, sink);
     }
 
-    fn emit(&mut self, text: &str, out: &mut Vec<Piece>) {
-        let text = if self.skip_whitespace {
+    fn emit(&mut self, text: &str, sink: &mut dyn FnMut(Piece) -> Next) {
+        let text = if self.skip_whitespace && !self.verbatim {
             let trimmed = text.trim_start();
             if !trimmed.is_empty() {
                 self.skip_whitespace = false;
@@ -72,7 +97,9 @@ impl ThinkSplitter {
         } else {
             Piece::Answer(text.to_owned())
         };
-        out.push(piece);
+        if sink(piece) == Next::Verbatim && !self.in_think {
+            self.verbatim = true;
+        }
     }
 }
 
@@ -92,10 +119,14 @@ mod tests {
     fn split(deltas: &[&str]) -> (String, String) {
         let mut splitter = ThinkSplitter::default();
         let mut pieces = Vec::new();
+        let mut sink = |p: Piece| {
+            pieces.push(p);
+            Next::Split
+        };
         for d in deltas {
-            splitter.push(d, &mut pieces);
+            splitter.push(d, &mut sink);
         }
-        splitter.finish(&mut pieces);
+        splitter.finish(&mut sink);
         let mut answer = String::new();
         let mut thinking = String::new();
         for p in pieces {
@@ -143,6 +174,40 @@ mod tests {
     fn a_partial_tag_at_the_end_is_text() {
         assert_eq!(split(&["x <thi"]), ("x <thi".into(), String::new()));
         assert_eq!(split(&["<think>a</thi"]), (String::new(), "a</thi".into()));
+    }
+
+    #[test]
+    fn verbatim_stops_the_splitting_at_once() {
+        let text = "<think>a</think>b {\"c\": \"<think>d</think>\"} <thi";
+        let expected = ("b {\"c\": \"<think>d</think>\"} <thi", "a");
+        for cut in 0..=text.len() {
+            let (x, y) = text.split_at(cut);
+            let mut splitter = ThinkSplitter::default();
+            let (mut answer, mut thinking) = (String::new(), String::new());
+            let mut sink = |p: Piece| match p {
+                Piece::Answer(t) => {
+                    answer.push_str(&t);
+                    // Like the tool-call hold-back: a `{` starts something held whole.
+                    if answer.contains('{') {
+                        Next::Verbatim
+                    } else {
+                        Next::Split
+                    }
+                }
+                Piece::Thinking(t) => {
+                    thinking.push_str(&t);
+                    Next::Split
+                }
+            };
+            splitter.push(x, &mut sink);
+            splitter.push(y, &mut sink);
+            splitter.finish(&mut sink);
+            assert_eq!(
+                (answer.as_str(), thinking.as_str()),
+                expected,
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]

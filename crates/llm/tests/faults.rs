@@ -391,6 +391,33 @@ async fn a_record_that_is_not_an_object_is_quoted_not_dumped() {
     }
 }
 
+/// Found by fuzzing (`tool_call_args` crash-2913b127): `<think>` tags were split out of the
+/// content before textual tool calls were looked for, so a `<tool_call>` (or bare JSON) call
+/// whose arguments contain `<think>` — a file about reasoning tags, say — was torn apart: no
+/// call, and the call's JSON shown to the user as answer text. Now the splitter stops looking
+/// for tags once a call may have started (reply.rs).
+#[test]
+fn a_textual_call_whose_arguments_mention_think_tags() {
+    use openclaw_llm::{ReplyDecoder, ToolSpec, WireFormat};
+    let request = ChatRequest {
+        tools: vec![ToolSpec {
+            name: "write".into(),
+            description: String::new(),
+            parameters: serde_json::json!({"type": "object"}),
+        }],
+        ..request()
+    };
+    let call = r#"<tool_call>{"name":"write","arguments":{"path":"a.md","content":"Use <think> tags"}}</tool_call>"#;
+    let body = Wire::Native.reply(&[call]);
+    let mut decoder = ReplyDecoder::new(WireFormat::OllamaNdjson, &request, "http://h");
+    let mut ignore = |_: StreamEvent| {};
+    decoder.feed(body.as_bytes(), &mut ignore).unwrap();
+    let reply = decoder.finish(&mut ignore).unwrap();
+    assert_eq!(reply.text, "");
+    assert_eq!(reply.tool_calls.len(), 1);
+    assert_eq!(reply.tool_calls[0].arguments["content"], "Use <think> tags");
+}
+
 // ---- memory-bounded cases, each in a child process -------------------------------------------
 
 /// Set in a child process to the name of the one test it runs.
@@ -575,13 +602,10 @@ fn a_100_mb_json_document_is_refused_at_the_reply_cap() {
 }
 
 /// The worst shape under the caps: one 15 MiB record that is a JSON array of tiny values. Every
-/// value becomes a `serde_json::Value` (72 bytes each) before the record is understood, so the
-/// client peaks near 600 MiB for a 15 MiB line; a 60 MiB body announced as one JSON document
-/// (under the 64 MiB reply cap) would take over 2 GiB. The cap asserted is what a fix (typed
-/// deserialization that skips unknown content, or a pre-check of the record's shape and size)
-/// should reach: a few times the line cap.
+/// value used to become a `serde_json::Value` (72 bytes each) before the record was understood:
+/// the client peaked near 600 MiB for a 15 MiB line. Now the value budget
+/// (`openclaw-json-budget`) refuses it unparsed, and memory stays near the line cap.
 #[test]
-#[ignore = "BUG: JSON records are parsed into serde_json::Value first: ~40x memory amplification under the line/reply caps (see RELIABILITY.md)"]
 fn a_line_of_tiny_json_values_under_the_line_cap() {
     memory_case(
         "a_line_of_tiny_json_values_under_the_line_cap",
@@ -594,7 +618,24 @@ fn a_line_of_tiny_json_values_under_the_line_cap() {
             raw(wire, body)
         },
         "malformed-stream",
-        128,
+        64,
+    );
+}
+
+/// 60 MB announced as one JSON document of tiny values, under the 64 MiB reply cap: buffered,
+/// then refused by the value budget without being parsed (it would have taken over 2 GiB).
+#[test]
+fn a_60_mb_json_document_of_tiny_values_is_refused_unparsed() {
+    memory_case(
+        "a_60_mb_json_document_of_tiny_values_is_refused_unparsed",
+        |_| {
+            RawReply::new(
+                "application/json",
+                format!("[{}0]", "0,".repeat(30_000_000)),
+            )
+        },
+        "malformed-stream",
+        192,
     );
 }
 

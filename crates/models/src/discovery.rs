@@ -258,8 +258,10 @@ struct TagEntry {
 }
 
 fn parse_tags(body: &[u8]) -> Result<Vec<TagEntry>, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {}", snippet(body)))?;
+    let value: Value = openclaw_json_budget::from_slice(body).map_err(|e| match e {
+        openclaw_json_budget::Error::TooManyValues { .. } => format!("refused: {e}"),
+        openclaw_json_budget::Error::Json(e) => format!("not JSON ({e}): {}", snippet(body)),
+    })?;
     let models = value
         .get("models")
         .and_then(Value::as_array)
@@ -326,11 +328,13 @@ async fn show_model(
         Ok(Err(reason)) => return Err(fail(reason)),
         Ok(Ok(body)) => body,
     };
-    let show: Value = serde_json::from_slice(&body).map_err(|e| {
-        fail(SkipReason::ShowFailed(format!(
-            "reply is not JSON ({e}): {}",
-            snippet(&body)
-        )))
+    let show: Value = openclaw_json_budget::from_slice(&body).map_err(|e| {
+        fail(SkipReason::ShowFailed(match e {
+            openclaw_json_budget::Error::TooManyValues { .. } => format!("reply refused: {e}"),
+            openclaw_json_budget::Error::Json(e) => {
+                format!("reply is not JSON ({e}): {}", snippet(&body))
+            }
+        }))
     })?;
     let capabilities: Vec<String> = show
         .get("capabilities")

@@ -261,8 +261,11 @@ enum Record {
 }
 
 fn parse_record(line: &str) -> Record {
-    let value: Value = match serde_json::from_str(line) {
+    let value: Value = match openclaw_json_budget::from_str(line) {
         Ok(v) => v,
+        Err(e @ openclaw_json_budget::Error::TooManyValues { .. }) => {
+            return Record::NotJson(format!("refused: {e}"))
+        }
         Err(e) => return Record::NotJson(format!("not JSON ({e}): {}", snippet(line))),
     };
     if let Some(error) = value.get("error") {
@@ -330,7 +333,7 @@ async fn read_error_body(resp: &mut reqwest::Response, idle: Duration) -> Vec<u8
 
 /// `{"error": "…"}` → its message; anything else → a snippet of the body.
 fn error_message(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
+    openclaw_json_budget::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("error").cloned())
         .map(|e| match e {
