@@ -4,7 +4,6 @@
 //! command — becomes a tool result marked as an error that goes back to the model, which can
 //! then correct itself. Nothing here panics or aborts the turn.
 
-use std::path::Path;
 use std::time::Duration;
 
 use openclaw_llm::{ToolCall, ToolSpec};
@@ -191,7 +190,7 @@ fn read(args: &Value, ws: &Workspace) -> Result<String, String> {
     let offset = int_arg(args, "offset", "read")?.unwrap_or(1).max(1);
     let limit = int_arg(args, "limit", "read")?;
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
-    let bytes = std::fs::read(&real).map_err(|e| io_message("read", path, &e))?;
+    let bytes = ws.read(&real).map_err(|e| io_message("read", path, &e))?;
     if bytes.contains(&0) {
         return Err(format!(
             "`{path}` is a binary file; read only works on text"
@@ -239,7 +238,8 @@ fn write(args: &Value, ws: &Workspace) -> Result<String, String> {
     let path = string_arg(args, "path", "write")?;
     let content = string_arg(args, "content", "write")?;
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
-    write_file(&real, content).map_err(|e| io_message("write", path, &e))?;
+    ws.write_atomic(&real, content.as_bytes())
+        .map_err(|e| io_message("write", path, &e))?;
     Ok(format!(
         "wrote {} bytes to {}",
         content.len(),
@@ -265,7 +265,10 @@ fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
         }
     };
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
-    let mut text = std::fs::read_to_string(&real).map_err(|e| io_message("edit", path, &e))?;
+    let bytes = ws.read(&real).map_err(|e| io_message("edit", path, &e))?;
+    let mut text = String::from_utf8(bytes).map_err(|_| {
+        format!("`edit`: `{path}` is not UTF-8 text; edit only works on text files")
+    })?;
     for (i, e) in edits.iter().enumerate() {
         let old = string_arg(e, "oldText", "edit").map_err(|m| format!("{m} (edit #{})", i + 1))?;
         let new = string_arg(e, "newText", "edit").map_err(|m| format!("{m} (edit #{})", i + 1))?;
@@ -278,7 +281,8 @@ fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
             n => return Err(format!("`edit`: edit #{}: oldText appears {n} times in `{path}`; include more surrounding text so it is unique", i + 1)),
         }
     }
-    write_file(&real, &text).map_err(|e| io_message("edit", path, &e))?;
+    ws.write_atomic(&real, text.as_bytes())
+        .map_err(|e| io_message("edit", path, &e))?;
     Ok(format!(
         "applied {} edit(s) to {}",
         edits.len(),
@@ -298,27 +302,12 @@ async fn exec(args: &Value, ctx: &mut ToolContext<'_>) -> Result<String, String>
     run_exec(command, &workdir, timeout, ctx.exec, ctx.approver).await
 }
 
-/// Writes through a temporary sibling and a rename, so a crash never leaves half a file.
-fn write_file(path: &Path, content: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.openclaw-tmp-{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, content)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
 fn io_message(tool: &str, path: &str, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => format!("`{tool}`: `{path}` does not exist"),
+        std::io::ErrorKind::PermissionDenied if e.to_string() == crate::workspace::OUTSIDE => {
+            format!("`{tool}`: `{path}` leads outside the workspace (through a symlink); file tools only work inside it")
+        }
         std::io::ErrorKind::PermissionDenied => format!("`{tool}`: permission denied for `{path}`"),
         _ if e.raw_os_error() == Some(21) => format!("`{tool}`: `{path}` is a directory"),
         _ => format!("`{tool}`: `{path}`: {e}"),

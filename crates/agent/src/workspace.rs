@@ -4,14 +4,26 @@
 //! Every path is resolved against the workspace root, normalised without touching the file
 //! system (`..` cannot climb above the root), and then the deepest part that exists is
 //! canonicalised, so a symlink inside the workspace cannot point the tool outside it.
+//!
+//! That check alone would race: between it and the open, another process (or the model itself,
+//! through an approved `exec`) can swap a directory for a symlink. So the files are then opened
+//! through a directory handle on the root (`cap-std`: `openat2(RESOLVE_BENEATH)` on Linux,
+//! component-by-component `O_NOFOLLOW` resolution elsewhere), and the open itself refuses to
+//! leave the workspace.
 
+use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::fs::{Dir, OpenOptions};
 
 /// The directory the file tools may touch.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
     canonical_root: PathBuf,
+    /// Every file operation goes through this handle; see the module docs.
+    dir: Arc<Dir>,
 }
 
 /// A path the tools may not use.
@@ -27,9 +39,11 @@ impl Workspace {
     pub fn open(root: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(root)?;
         let canonical_root = root.canonicalize()?;
+        let dir = Dir::open_ambient_dir(&canonical_root, cap_std::ambient_authority())?;
         Ok(Self {
             root: root.to_path_buf(),
             canonical_root,
+            dir: Arc::new(dir),
         })
     }
 
@@ -96,11 +110,78 @@ impl Workspace {
         Ok(real)
     }
 
+    /// Reads a file [`resolve`](Self::resolve)d earlier, without leaving the workspace even if
+    /// the path changed since.
+    pub fn read(&self, real: &Path) -> io::Result<Vec<u8>> {
+        self.dir.read(self.relative(real)?).map_err(escape_error)
+    }
+
+    /// Replaces a file [`resolve`](Self::resolve)d earlier (creating its directories) through a
+    /// temporary sibling and a rename, so a crash never leaves half a file; never outside the
+    /// workspace, even if the path changed since.
+    pub fn write_atomic(&self, real: &Path, content: &[u8]) -> io::Result<()> {
+        let relative = self.relative(real)?;
+        let name = relative
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+        let parent = relative.parent().unwrap_or(Path::new(""));
+        let dir = if parent.as_os_str().is_empty() {
+            self.dir.try_clone()?
+        } else {
+            match self.dir.open_dir(parent) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    self.dir.create_dir_all(parent).map_err(escape_error)?;
+                    self.dir.open_dir(parent)
+                }
+                opened => opened,
+            }
+            .map_err(escape_error)?
+        };
+        let tmp = format!(
+            ".{}.openclaw-tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        );
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        let written = dir.open_with(&tmp, &options).and_then(|mut file| {
+            file.write_all(content)?;
+            file.sync_all()
+        });
+        written
+            .and_then(|()| dir.rename(&tmp, &dir, name))
+            .inspect_err(|_| {
+                let _ = dir.remove_file(&tmp);
+            })
+            .map_err(escape_error)
+    }
+
+    /// `real` relative to the root, as the directory handle wants it.
+    fn relative<'a>(&self, real: &'a Path) -> io::Result<&'a Path> {
+        match real.strip_prefix(&self.canonical_root) {
+            Ok(rel) if rel.as_os_str().is_empty() => Ok(Path::new(".")),
+            Ok(rel) => Ok(rel),
+            Err(_) => Err(io::Error::new(io::ErrorKind::PermissionDenied, OUTSIDE)),
+        }
+    }
+
     /// A path shown to the model: relative to the workspace root.
     pub fn display(&self, path: &Path) -> String {
         path.strip_prefix(&self.canonical_root)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string())
+    }
+}
+
+/// What an I/O error says when the open itself refused to leave the workspace.
+pub const OUTSIDE: &str = "the path leads outside the workspace";
+
+/// cap-std's "a path led outside of the filesystem", in our words.
+fn escape_error(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside") {
+        io::Error::new(io::ErrorKind::PermissionDenied, OUTSIDE)
+    } else {
+        e
     }
 }
 
@@ -150,5 +231,45 @@ mod tests {
         assert!(ws.resolve("link/secret").is_err());
         assert!(ws.resolve("link/new-file").is_err());
         assert!(ws.resolve("file-link").is_err());
+    }
+
+    /// The race, made deterministic: the directory is swapped for an outside symlink after the
+    /// path was checked; the open itself must refuse.
+    #[cfg(unix)]
+    #[test]
+    fn a_swap_after_the_check_is_refused_by_the_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("f"), "secret").unwrap();
+        let ws = Workspace::open(&dir.path().join("ws")).unwrap();
+        std::fs::create_dir(dir.path().join("ws/d")).unwrap();
+        let real = ws.resolve("d/f").unwrap();
+        std::fs::remove_dir(dir.path().join("ws/d")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("ws/d")).unwrap();
+
+        let err = ws.write_atomic(&real, b"x").unwrap_err();
+        assert_eq!(err.to_string(), OUTSIDE);
+        let err = ws.read(&real).unwrap_err();
+        assert_eq!(err.to_string(), OUTSIDE);
+        assert_eq!(
+            std::fs::read_to_string(outside.join("f")).unwrap(),
+            "secret"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writes_replace_whole_files_and_create_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let real = ws.resolve("a/b/c.txt").unwrap();
+        ws.write_atomic(&real, b"one").unwrap();
+        ws.write_atomic(&real, b"two").unwrap();
+        assert_eq!(ws.read(&real).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("a/b")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+        let root = ws.resolve(".").unwrap();
+        assert!(ws.write_atomic(&root, b"x").is_err());
     }
 }
