@@ -6,6 +6,8 @@
 #   FUZZ_SECONDS=600 fuzz/run-ci.sh                 # longer
 #   FUZZ_RUNS=10000000 nice -n 19 fuzz/run-ci.sh    # the local run: 10 million inputs each
 #   FUZZ_TARGETS="sse_decoder" fuzz/run-ci.sh       # some targets only
+#   FUZZ_DEV=1 fuzz/run-ci.sh                       # unoptimised build: compiles in half the
+#                                                   # time, runs slower (the CI smoke test)
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). libFuzzer needs nightly-only flags,
 # so the stable compiler is told to accept them with RUSTC_BOOTSTRAP=1 (no nightly toolchain
@@ -15,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-25}"
-read -r -a targets <<<"${FUZZ_TARGETS:-config_load config_edit sse_decoder ndjson_decoder tool_call_args}"
+read -r -a targets <<<"${FUZZ_TARGETS:-config_load config_edit sse_decoder ndjson_decoder tool_call_args ws_frames}"
 if [[ -n "${FUZZ_RUNS:-}" ]]; then
   budget=(-runs="$FUZZ_RUNS")
 else
@@ -31,6 +33,9 @@ fi
 # Safe Rust: AddressSanitizer finds little and halves the speed; debug assertions (overflow
 # checks included) stay on.
 flags=(--sanitizer none --debug-assertions)
+if [[ -n "${FUZZ_DEV:-}" ]]; then
+  flags+=(--dev)
+fi
 cargo fuzz build "${flags[@]}"
 
 summary=()

@@ -225,8 +225,14 @@ fn user_session_id(user: &str) -> String {
 
 fn parse_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let bad = |m: String| GatewayError::BadRequest(m);
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))?;
+    let value: Value = openclaw_untrusted::json::from_slice(body).map_err(|e| match e {
+        openclaw_untrusted::json::Error::TooManyValues { .. } => {
+            bad(format!("the request body was refused: {e}"))
+        }
+        openclaw_untrusted::json::Error::Json(e) => {
+            bad(format!("the request body is not valid JSON: {e}"))
+        }
+    })?;
     let Value::Object(obj) = value else {
         return Err(bad("the request body must be a JSON object".into()));
     };

@@ -118,16 +118,8 @@ async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr
     state.ws_opened();
     let _open = OpenSocket(state.clone());
     let (sink, mut stream) = socket.split();
-    let (out, out_rx) = mpsc::unbounded_channel();
+    let (mut conn, out_rx) = Conn::new(state.clone(), peer);
     let writer = tokio::spawn(write_frames(sink, out_rx));
-    let mut conn = Conn {
-        state: state.clone(),
-        out,
-        peer,
-        connected: false,
-        approvals: Arc::new(PendingApprovals::default()),
-        runs: HashSet::new(),
-    };
     let connect_deadline = tokio::time::sleep(state.limits.ws_connect_timeout);
     tokio::pin!(connect_deadline);
     let mut draining = state.draining_signal();
@@ -146,17 +138,7 @@ async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr
                         Flow::Close
                     }
                     Some(Ok(Message::Text(text))) => conn.handle_text(text.as_str()),
-                    Some(Ok(Message::Binary(_))) => {
-                        if conn.connected {
-                            conn.respond(&Value::Null, Err(GatewayError::BadRequest(
-                                "binary frames are not part of the protocol; send JSON text frames".into(),
-                            )));
-                            Flow::Continue
-                        } else {
-                            conn.close(CLOSE_POLICY, "the first request must be `connect`");
-                            Flow::Close
-                        }
-                    }
+                    Some(Ok(Message::Binary(_))) => conn.handle_binary(),
                     Some(Ok(_)) => Flow::Continue, // ping/pong: answered by the library
                 };
                 if let Flow::Close = flow {
@@ -178,12 +160,8 @@ async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr
             }
         }
     }
-    conn.approvals.close();
-    for run in &conn.runs {
-        state.abort_run(run);
-    }
-    let Conn { out, .. } = conn;
-    drop(out);
+    conn.end();
+    drop(conn);
     // The writer ends when every sender (runs included) is gone or the socket fails; waiting
     // briefly lets a close frame reach the client.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
@@ -232,6 +210,10 @@ async fn write_frames(
     let _ = sink.close().await;
 }
 
+/// JSON values allowed in one request frame: a frame holds a method and a few parameters, and
+/// a 1 MiB frame of tiny values would take ~40 MiB once parsed.
+pub const MAX_FRAME_VALUES: usize = 1 << 14;
+
 /// A parsed request frame.
 struct Req {
     id: Value,
@@ -241,8 +223,16 @@ struct Req {
 
 /// Parses a request frame; on failure, the id (if any could be read) and why.
 fn parse_req(text: &str) -> Result<Req, (Value, String)> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| (Value::Null, format!("the frame is not valid JSON: {e}")))?;
+    let value: Value =
+        openclaw_untrusted::json::from_slice_with_limit(text.as_bytes(), MAX_FRAME_VALUES)
+            .map_err(|e| match e {
+                openclaw_untrusted::json::Error::TooManyValues { .. } => {
+                    (Value::Null, format!("the frame was refused: {e}"))
+                }
+                openclaw_untrusted::json::Error::Json(e) => {
+                    (Value::Null, format!("the frame is not valid JSON: {e}"))
+                }
+            })?;
     let Value::Object(mut obj) = value else {
         return Err((Value::Null, "a request must be a JSON object".into()));
     };
@@ -267,6 +257,45 @@ fn parse_req(text: &str) -> Result<Req, (Value, String)> {
 }
 
 impl Conn {
+    fn new(
+        state: Arc<AppState>,
+        peer: Option<IpAddr>,
+    ) -> (Self, mpsc::UnboundedReceiver<Outgoing>) {
+        let (out, rx) = mpsc::unbounded_channel();
+        let conn = Conn {
+            state,
+            out,
+            peer,
+            connected: false,
+            approvals: Arc::new(PendingApprovals::default()),
+            runs: HashSet::new(),
+        };
+        (conn, rx)
+    }
+
+    /// The socket closed: its approvals end and its runs stop.
+    fn end(&mut self) {
+        self.approvals.close();
+        for run in self.runs.drain() {
+            self.state.abort_run(&run);
+        }
+    }
+
+    fn handle_binary(&mut self) -> Flow {
+        if self.connected {
+            self.respond(
+                &Value::Null,
+                Err(GatewayError::BadRequest(
+                    "binary frames are not part of the protocol; send JSON text frames".into(),
+                )),
+            );
+            Flow::Continue
+        } else {
+            self.close(CLOSE_POLICY, "the first request must be `connect`");
+            Flow::Close
+        }
+    }
+
     fn send(&self, out: Outgoing) {
         let _ = self.out.send(out);
     }
@@ -460,6 +489,69 @@ impl Conn {
             });
         }));
         Ok(())
+    }
+}
+
+/// The frame handler of one socket without the socket, for the `ws_frames` fuzz target and
+/// tests: the same state machine the connection task drives (`connect` first, request
+/// dispatch, responses and events queued in order). Needs a Tokio runtime: some methods answer
+/// from tasks of their own.
+#[doc(hidden)]
+pub struct FrameHandler {
+    conn: Conn,
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+}
+
+/// What the handler queued for the client.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// A response frame.
+    Response(Value),
+    /// An event (unnumbered here; the writer numbers them).
+    Event { event: &'static str, payload: Value },
+    /// Close the socket with this code.
+    Close(u16, &'static str),
+}
+
+impl FrameHandler {
+    pub fn new(state: Arc<AppState>, peer: Option<IpAddr>) -> Self {
+        let (conn, rx) = Conn::new(state, peer);
+        Self { conn, rx }
+    }
+
+    /// A text frame arrived; `false` when the socket is to be closed.
+    pub fn text(&mut self, text: &str) -> bool {
+        matches!(self.conn.handle_text(text), Flow::Continue)
+    }
+
+    /// A binary frame arrived; `false` when the socket is to be closed.
+    pub fn binary(&mut self) -> bool {
+        matches!(self.conn.handle_binary(), Flow::Continue)
+    }
+
+    /// Whether `connect` succeeded.
+    pub fn connected(&self) -> bool {
+        self.conn.connected
+    }
+
+    /// Everything queued so far.
+    pub fn sent(&mut self) -> Vec<Sent> {
+        let mut sent = Vec::new();
+        while let Ok(out) = self.rx.try_recv() {
+            sent.push(match out {
+                Outgoing::Frame(v) => Sent::Response(v),
+                Outgoing::Event { event, payload } => Sent::Event { event, payload },
+                Outgoing::Close(code, reason) => Sent::Close(code, reason),
+            });
+        }
+        sent
+    }
+}
+
+impl Drop for FrameHandler {
+    fn drop(&mut self) {
+        self.conn.end();
     }
 }
 

@@ -142,7 +142,7 @@ fn is_context_overflow(message: &str) -> bool {
 /// The human part of an error body, trimmed and truncated.
 pub(crate) fn server_message(body: &str) -> String {
     let body = body.trim();
-    let message = match openclaw_json_budget::from_str::<Value>(body) {
+    let message = match openclaw_untrusted::json::from_str::<Value>(body) {
         Ok(value) => json_message(&value).unwrap_or_else(|| value.to_string()),
         Err(_) => body.to_owned(),
     };
@@ -174,12 +174,10 @@ fn json_message(value: &Value) -> Option<String> {
     Some(text)
 }
 
-/// At most `max` characters of `text`, with `…` when cut.
+/// At most `max` characters of a server's `text`, with `…` when cut, safe to print (control
+/// characters escaped: see [`openclaw_untrusted::quote`]).
 pub(crate) fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    openclaw_untrusted::quote(text, max)
 }
 
 /// The root cause of a transport failure, in words a user can act on.
@@ -291,6 +289,15 @@ mod tests {
             "m"
         );
         assert_eq!(server_message(r#"{"detail":"d"}"#), "d");
+        // A hostile server's words reach the terminal: no escape sequences.
+        assert_eq!(
+            server_message(r#"{"error":"\u001b[2Jgone"}"#),
+            "\\u{1b}[2Jgone"
+        );
+        assert_eq!(
+            server_message("\u{1b}]0;title\u{7}"),
+            "\\u{1b}]0;title\\u{7}"
+        );
         assert_eq!(server_message(r#"{"other":1}"#), r#"{"other":1}"#);
         let long = "é".repeat(2000);
         let cut = server_message(&long);

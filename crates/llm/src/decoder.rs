@@ -5,7 +5,7 @@
 //! that already holds the body). It picks the framing (SSE, NDJSON, one JSON document), enforces
 //! the size caps, and decides whether the reply ended properly.
 
-use openclaw_json_budget::Error as JsonError;
+use openclaw_untrusted::json::Error as JsonError;
 use serde_json::Value;
 
 use crate::classify::{classify_stream_error, truncate, Context};
@@ -229,7 +229,7 @@ impl ReplyDecoder {
                 continue;
             }
             if event.event.as_deref() == Some("error") {
-                let value = openclaw_json_budget::from_str(data)
+                let value = openclaw_untrusted::json::from_str(data)
                     .unwrap_or_else(|_| Value::String(data.to_owned()));
                 return Err(classify_stream_error(&self.ctx, &value));
             }
@@ -267,7 +267,7 @@ impl ReplyDecoder {
         if trimmed.is_empty() {
             return Ok(());
         }
-        match openclaw_json_budget::from_str::<Value>(trimmed) {
+        match openclaw_untrusted::json::from_str::<Value>(trimmed) {
             Ok(value) => {
                 self.units += 1;
                 match self.format {
@@ -305,7 +305,7 @@ impl ReplyDecoder {
     }
 
     fn parse(&self, text: &str, what: &str) -> Result<Value, LlmError> {
-        openclaw_json_budget::from_str(text).map_err(|err| {
+        openclaw_untrusted::json::from_str(text).map_err(|err| {
             self.malformed(match err {
                 JsonError::TooManyValues { .. } => format!("{what} was refused: {err}"),
                 JsonError::Json(err) => format!(

@@ -103,7 +103,7 @@ fn wire_arguments(call: &ToolCall) -> String {
     if !call.arguments.is_object() {
         return "{}".to_owned();
     }
-    match openclaw_json_budget::from_str::<Value>(&call.raw_arguments) {
+    match openclaw_untrusted::json::from_str::<Value>(&call.raw_arguments) {
         Ok(raw) if raw == call.arguments => call.raw_arguments.clone(),
         _ => call.arguments.to_string(),
     }
@@ -135,7 +135,7 @@ struct PendingCall {
 impl PendingCall {
     /// Whether the arguments received so far are a whole JSON value.
     fn complete(&self) -> bool {
-        self.object.is_some() || openclaw_json_budget::from_str::<Value>(&self.raw).is_ok()
+        self.object.is_some() || openclaw_untrusted::json::from_str::<Value>(&self.raw).is_ok()
     }
 }
 

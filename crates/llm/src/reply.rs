@@ -160,9 +160,9 @@ fn check_text(raw: String) -> (Value, String, Option<String>) {
     if raw.trim().is_empty() {
         return (Value::Object(Map::new()), raw, None);
     }
-    match openclaw_json_budget::from_str::<Value>(&raw) {
+    match openclaw_untrusted::json::from_str::<Value>(&raw) {
         Ok(Value::Object(object)) => (Value::Object(object), raw, None),
-        Ok(Value::String(inner)) => match openclaw_json_budget::from_str::<Value>(&inner) {
+        Ok(Value::String(inner)) => match openclaw_untrusted::json::from_str::<Value>(&inner) {
             Ok(Value::Object(object)) => (Value::Object(object), raw, None),
             _ => {
                 let reason = not_an_object(&Value::String(inner));
@@ -173,7 +173,7 @@ fn check_text(raw: String) -> (Value, String, Option<String>) {
             let reason = not_an_object(&other);
             (Value::Null, raw, Some(reason))
         }
-        Err(err @ openclaw_json_budget::Error::TooManyValues { .. }) => {
+        Err(err @ openclaw_untrusted::json::Error::TooManyValues { .. }) => {
             let reason = format!("the arguments were refused: {err}");
             (Value::Null, raw, Some(reason))
         }

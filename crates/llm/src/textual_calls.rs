@@ -127,7 +127,7 @@ impl HoldBack {
 
 /// The whole text is one `{"name": <offered tool>, "arguments"|"parameters": …}` object.
 fn bare_call(text: &str, tools: &[String]) -> Option<TextualCall> {
-    let value: Value = openclaw_json_budget::from_str(text.trim()).ok()?;
+    let value: Value = openclaw_untrusted::json::from_str(text.trim()).ok()?;
     let object = value.as_object()?;
     if !object.contains_key("arguments") && !object.contains_key("parameters") {
         return None;
@@ -166,7 +166,7 @@ fn tagged_calls(text: &str, tools: &[String]) -> (String, Vec<TextualCall>) {
 /// The first JSON value in `text` (models sometimes add a stray brace after it).
 fn first_json_value(text: &str) -> Option<Value> {
     let text = text.trim();
-    openclaw_json_budget::count_values(text.as_bytes(), openclaw_json_budget::MAX_VALUES)?;
+    openclaw_untrusted::json::count_values(text.as_bytes(), openclaw_untrusted::json::MAX_VALUES)?;
     serde_json::Deserializer::from_str(text)
         .into_iter::<Value>()
         .next()?

@@ -604,7 +604,7 @@ fn a_100_mb_json_document_is_refused_at_the_reply_cap() {
 /// The worst shape under the caps: one 15 MiB record that is a JSON array of tiny values. Every
 /// value used to become a `serde_json::Value` (72 bytes each) before the record was understood:
 /// the client peaked near 600 MiB for a 15 MiB line. Now the value budget
-/// (`openclaw-json-budget`) refuses it unparsed, and memory stays near the line cap.
+/// (`openclaw-untrusted`) refuses it unparsed, and memory stays near the line cap.
 #[test]
 fn a_line_of_tiny_json_values_under_the_line_cap() {
     memory_case(

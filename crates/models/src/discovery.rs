@@ -258,9 +258,9 @@ struct TagEntry {
 }
 
 fn parse_tags(body: &[u8]) -> Result<Vec<TagEntry>, String> {
-    let value: Value = openclaw_json_budget::from_slice(body).map_err(|e| match e {
-        openclaw_json_budget::Error::TooManyValues { .. } => format!("refused: {e}"),
-        openclaw_json_budget::Error::Json(e) => format!("not JSON ({e}): {}", snippet(body)),
+    let value: Value = openclaw_untrusted::json::from_slice(body).map_err(|e| match e {
+        openclaw_untrusted::json::Error::TooManyValues { .. } => format!("refused: {e}"),
+        openclaw_untrusted::json::Error::Json(e) => format!("not JSON ({e}): {}", snippet(body)),
     })?;
     let models = value
         .get("models")
@@ -328,10 +328,10 @@ async fn show_model(
         Ok(Err(reason)) => return Err(fail(reason)),
         Ok(Ok(body)) => body,
     };
-    let show: Value = openclaw_json_budget::from_slice(&body).map_err(|e| {
+    let show: Value = openclaw_untrusted::json::from_slice(&body).map_err(|e| {
         fail(SkipReason::ShowFailed(match e {
-            openclaw_json_budget::Error::TooManyValues { .. } => format!("reply refused: {e}"),
-            openclaw_json_budget::Error::Json(e) => {
+            openclaw_untrusted::json::Error::TooManyValues { .. } => format!("reply refused: {e}"),
+            openclaw_untrusted::json::Error::Json(e) => {
                 format!("reply is not JSON ({e}): {}", snippet(&body))
             }
         }))
@@ -402,17 +402,13 @@ async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> 
     Ok(body)
 }
 
+/// The start of a body, safe to print (control characters escaped).
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_string();
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    match openclaw_untrusted::quote(&text, 200) {
+        quoted if quoted.is_empty() => "(empty body)".to_string(),
+        quoted => quoted,
     }
-    let mut s: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        s.push('…');
-    }
-    s
 }
 
 fn classify(e: &reqwest::Error) -> ConnectFailure {

@@ -261,17 +261,17 @@ enum Record {
 }
 
 fn parse_record(line: &str) -> Record {
-    let value: Value = match openclaw_json_budget::from_str(line) {
+    let value: Value = match openclaw_untrusted::json::from_str(line) {
         Ok(v) => v,
-        Err(e @ openclaw_json_budget::Error::TooManyValues { .. }) => {
+        Err(e @ openclaw_untrusted::json::Error::TooManyValues { .. }) => {
             return Record::NotJson(format!("refused: {e}"))
         }
         Err(e) => return Record::NotJson(format!("not JSON ({e}): {}", snippet(line))),
     };
     if let Some(error) = value.get("error") {
         let message = match error {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+            Value::String(s) => openclaw_untrusted::quote(s, 500),
+            other => openclaw_untrusted::quote(&other.to_string(), 500),
         };
         return Record::Error(message);
     }
@@ -289,12 +289,12 @@ fn parse_record(line: &str) -> Record {
     match digest {
         Some(digest) if status.starts_with("pulling") || value.get("total").is_some() => {
             Record::Event(PullEvent::Layer(LayerProgress {
-                digest: digest.to_string(),
+                digest: openclaw_untrusted::quote(digest, 100),
                 total: number("total"),
                 completed: number("completed"),
             }))
         }
-        _ => Record::Event(PullEvent::Status(status.to_string())),
+        _ => Record::Event(PullEvent::Status(openclaw_untrusted::quote(status, 200))),
     }
 }
 
@@ -333,26 +333,22 @@ async fn read_error_body(resp: &mut reqwest::Response, idle: Duration) -> Vec<u8
 
 /// `{"error": "…"}` → its message; anything else → a snippet of the body.
 fn error_message(body: &[u8]) -> String {
-    openclaw_json_budget::from_slice::<Value>(body)
+    openclaw_untrusted::json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("error").cloned())
         .map(|e| match e {
-            Value::String(s) => s,
-            other => other.to_string(),
+            Value::String(s) => openclaw_untrusted::quote(&s, 500),
+            other => openclaw_untrusted::quote(&other.to_string(), 500),
         })
         .unwrap_or_else(|| snippet(&String::from_utf8_lossy(body)))
 }
 
+/// The start of a line or body, safe to print (control characters escaped).
 fn snippet(text: &str) -> String {
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_string();
+    match openclaw_untrusted::quote(text, 200) {
+        quoted if quoted.is_empty() => "(empty body)".to_string(),
+        quoted => quoted,
     }
-    let mut s: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        s.push('…');
-    }
-    s
 }
 
 /// Splits bytes into non-blank lines; the tail of a line cut by the network waits for the
@@ -439,6 +435,22 @@ mod tests {
         );
         assert_eq!(parse_record(r#"{"other":1}"#), Record::Ignored);
         assert!(matches!(parse_record("<html>"), Record::NotJson(_)));
+    }
+
+    /// What a hostile server says reaches the terminal; escape sequences must not.
+    #[test]
+    fn server_words_cannot_carry_terminal_escapes() {
+        assert_eq!(
+            parse_record(r#"{"status":"\u001b[2J\u001b]0;pwned\u0007verifying"}"#),
+            Record::Event(PullEvent::Status(
+                "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}verifying".into()
+            ))
+        );
+        let Record::Error(message) = parse_record(r#"{"error":"\u001b[31mbad"}"#) else {
+            panic!("not an error record");
+        };
+        assert!(!message.contains('\u{1b}'), "{message}");
+        assert!(!error_message(b"\x1b[31m<html>").contains('\u{1b}'));
     }
 
     #[test]

@@ -586,7 +586,7 @@ fn discovery_of_endless_tags_is_refused_at_the_body_cap() {
 
 /// Found by the matrix: the worst body under the 32 MiB cap, an array of tiny values, was
 /// parsed into `serde_json::Value`s first (~40x amplification: over 1 GiB). Now refused by the
-/// value budget (`openclaw-json-budget`) before anything is parsed.
+/// value budget (`openclaw-untrusted`) before anything is parsed.
 #[test]
 fn discovery_of_31_mib_of_tiny_values_stays_bounded() {
     const TEST: &str = "discovery_of_31_mib_of_tiny_values_stays_bounded";

@@ -186,6 +186,24 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     assert_eq!(body["error"]["code"], "payload_too_large");
 }
 
+/// Under the 2 MiB limit, but a million tiny values: ~40 MiB once parsed, so refused unparsed.
+#[tokio::test]
+async fn bodies_of_a_million_values_are_refused_unparsed() {
+    let f = Fixture::simple().await;
+    let body = format!(
+        r#"{{"messages":[{{"role":"user","content":"hi"}}],"x":[{}0]}}"#,
+        "0,".repeat(1_000_000)
+    );
+    let (status, _, body) = send(&f, post_chat(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_openai_error(&body);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than 262144 JSON values"),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn bad_requests_get_openai_errors_not_panics() {
     let f = Fixture::simple().await;

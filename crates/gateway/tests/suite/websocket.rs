@@ -158,6 +158,12 @@ async fn bad_frames_get_errors_and_the_socket_lives_on() {
         .unwrap();
     let res = ws.next().await.unwrap();
     assert_eq!(res["error"]["code"], "bad_request");
+    // Under the 1 MiB frame limit but ~400 000 values: refused unparsed (memory), not closed.
+    ws.send_text(&format!("[{}0]", "0,".repeat(400_000))).await;
+    let res = ws.next().await.unwrap();
+    assert_eq!(res["error"]["code"], "bad_request");
+    let message = res["error"]["message"].as_str().unwrap();
+    assert!(message.contains("more than 16384 JSON values"), "{message}");
     assert_eq!(ws.request("health", json!({})).await["ok"], true);
 }
 
