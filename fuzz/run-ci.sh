@@ -6,6 +6,7 @@
 #   FUZZ_SECONDS=600 fuzz/run-ci.sh                 # longer
 #   FUZZ_RUNS=10000000 nice -n 19 fuzz/run-ci.sh    # the local run: 10 million inputs each
 #   FUZZ_TARGETS="sse_decoder" fuzz/run-ci.sh       # some targets only
+#   FUZZ_CORPUS=/tmp/c fuzz/run-ci.sh               # another working corpus (default fuzz/corpus)
 #   FUZZ_DEV=1 fuzz/run-ci.sh                       # unoptimised build: compiles in half the
 #                                                   # time, runs slower (the CI smoke test)
 #
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-25}"
+corpus="${FUZZ_CORPUS:-corpus}"
 read -r -a targets <<<"${FUZZ_TARGETS:-config_load config_edit sse_decoder ndjson_decoder tool_call_args ws_frames}"
 if [[ -n "${FUZZ_RUNS:-}" ]]; then
   budget=(-runs="$FUZZ_RUNS")
@@ -40,9 +42,9 @@ cargo fuzz build "${flags[@]}"
 
 summary=()
 for target in "${targets[@]}"; do
-  mkdir -p "corpus/$target"
+  mkdir -p "$corpus/$target"
   log="$(mktemp)"
-  if ! cargo fuzz run "${flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \
+  if ! cargo fuzz run "${flags[@]}" "$target" "$corpus/$target" "seeds/$target" -- \
       "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
       >"$log" 2>&1; then
     tail -n 60 "$log" >&2

@@ -673,3 +673,44 @@ fn fuzz_seeds_of_the_decoders_replay_cleanly() {
     }
     assert!(replayed >= 15, "only {replayed} seeds");
 }
+
+// ---- the small cases' memory cap -------------------------------------------------------------
+
+/// The matrix cases above that need no cap of their own (the server sends little).
+const SMALL_CASES: &[&str] = &[
+    "refused_connection_is_a_connect_error",
+    "a_reply_cut_mid_stream_is_malformed_not_truncated_silently",
+    "a_stall_before_the_headers_times_out",
+    "a_stall_between_chunks_times_out",
+    "a_trickled_reply_is_read_whole",
+    "garbage_bytes_are_malformed",
+    "invalid_utf8_is_replaced_or_refused",
+    "a_wrong_content_type_does_not_break_a_valid_reply",
+    "http_200_with_an_error_body_is_classified",
+    "a_record_that_is_not_an_object_is_quoted_not_dumped",
+];
+
+/// The small cases' cap: all of them run again, one after the other, in one child process —
+/// the chat client and the test server together — whose peak RSS (`ru_maxrss`, from
+/// `wait4`) must stay under 32 MiB. Each case thus has an asserted cap, and one no case can
+/// reach by holding more than it was sent.
+#[test]
+fn the_small_cases_together_stay_under_32_mib() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let (passed, run) =
+        openclaw_test_support::measure::rerun_tests_measured(SMALL_CASES, (CHILD_ENV, "small"));
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(passed, SMALL_CASES.len(), "{}", run.stdout);
+    eprintln!(
+        "{} small cases in one process: peak RSS {} MiB",
+        passed,
+        run.peak_kib / 1024
+    );
+    assert!(
+        run.peak_kib < 32 * 1024,
+        "peak RSS {} MiB over the 32 MiB cap",
+        run.peak_kib / 1024
+    );
+}

@@ -647,3 +647,43 @@ fn an_endless_pull_runs_until_cancelled_in_flat_memory() {
     });
     check_child(TEST, &url, "still pulling when cancelled", 24);
 }
+
+// ---- the small cases' memory cap -------------------------------------------------------------
+
+/// The matrix cases above that need no cap of their own (the server sends little).
+const SMALL_CASES: &[&str] = &[
+    "discovery_of_a_refused_port_is_unreachable",
+    "discovery_stalls_time_out_within_the_timeout",
+    "a_short_trickle_of_tags_is_read",
+    "bad_tags_bodies_are_unusable_replies",
+    "the_content_type_of_tags_does_not_matter",
+    "tags_cut_mid_body_is_a_broken_reply_not_unreachable",
+    "tags_cut_mid_body_is_an_error",
+    "a_misbehaving_show_skips_only_its_model",
+    "pull_faults_are_classified",
+];
+
+/// The small cases' cap: all of them run again, one after the other, in one child process —
+/// the discovery and pull client and the test server together — whose peak RSS (`ru_maxrss`, from
+/// `wait4`) must stay under 32 MiB. Each case thus has an asserted cap, and one no case can
+/// reach by holding more than it was sent.
+#[test]
+fn the_small_cases_together_stay_under_32_mib() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let (passed, run) =
+        openclaw_test_support::measure::rerun_tests_measured(SMALL_CASES, (CHILD_ENV, "small"));
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(passed, SMALL_CASES.len(), "{}", run.stdout);
+    eprintln!(
+        "{} small cases in one process: peak RSS {} MiB",
+        passed,
+        run.peak_kib / 1024
+    );
+    assert!(
+        run.peak_kib < 32 * 1024,
+        "peak RSS {} MiB over the 32 MiB cap",
+        run.peak_kib / 1024
+    );
+}

@@ -14,10 +14,15 @@ fn every_fuzz_target_survives_a_short_run() {
         return;
     }
     let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "20".to_owned());
-    let log_dir = repo_root().join("target/fuzz-smoke");
+    let log_dir = repo_root().join("target/fuzz-smoke/logs");
+    // From the seeds alone, as on a fresh clone: a long local run's corpus would take minutes
+    // to load into an unoptimised build.
+    let corpus = repo_root().join("target/fuzz-smoke/corpus");
+    let _ = std::fs::remove_dir_all(&corpus);
     let output = std::process::Command::new(repo_root().join("fuzz/run-ci.sh"))
         .env("FUZZ_SECONDS", &seconds)
         .env("FUZZ_DEV", "1")
+        .env("FUZZ_CORPUS", &corpus)
         .env("FUZZ_LOG_DIR", &log_dir)
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET_DIR")

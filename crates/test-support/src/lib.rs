@@ -29,6 +29,7 @@ mod behaviour;
 mod chat;
 mod clock;
 mod fixtures;
+pub mod measure;
 mod ollama_api;
 mod pull;
 mod server;
