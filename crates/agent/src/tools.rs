@@ -299,7 +299,13 @@ async fn exec(args: &Value, ctx: &mut ToolContext<'_>) -> Result<String, String>
         _ => ctx.workspace.resolve(".").map_err(|e| e.to_string())?,
     };
     let timeout = int_arg(args, "timeout", "exec")?.map(Duration::from_secs);
-    run_exec(command, &workdir, timeout, ctx.exec, ctx.approver).await
+    // Entered through a handle opened beneath the workspace root, not by name again: a
+    // directory swapped for a symlink in between cannot move the command outside.
+    let entered = ctx
+        .workspace
+        .enter_dir(&workdir)
+        .map_err(|e| io_message("exec", &ctx.workspace.display(&workdir), &e))?;
+    run_exec(command, entered.path(), timeout, ctx.exec, ctx.approver).await
 }
 
 fn io_message(tool: &str, path: &str, e: &std::io::Error) -> String {

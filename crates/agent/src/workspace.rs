@@ -156,6 +156,26 @@ impl Workspace {
             .map_err(escape_error)
     }
 
+    /// A directory [`resolve`](Self::resolve)d earlier, opened beneath the root, as a path a
+    /// child process can be started in: on Linux `/proc/self/fd/<n>` of the open handle (the
+    /// child's `chdir` happens after the fork, where it names the same handle), so a directory
+    /// swapped for a symlink since the check cannot send the child elsewhere. The handle stays
+    /// open as long as the returned value lives.
+    pub fn enter_dir(&self, real: &Path) -> io::Result<EnteredDir> {
+        let dir = self
+            .dir
+            .open_dir(self.relative(real)?)
+            .map_err(escape_error)?;
+        #[cfg(target_os = "linux")]
+        let path = {
+            use std::os::fd::AsRawFd;
+            PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()))
+        };
+        #[cfg(not(target_os = "linux"))]
+        let path = real.to_path_buf();
+        Ok(EnteredDir { _dir: dir, path })
+    }
+
     /// `real` relative to the root, as the directory handle wants it.
     fn relative<'a>(&self, real: &'a Path) -> io::Result<&'a Path> {
         match real.strip_prefix(&self.canonical_root) {
@@ -170,6 +190,20 @@ impl Workspace {
         path.strip_prefix(&self.canonical_root)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string())
+    }
+}
+
+/// A directory of the workspace held open, to start a child process in.
+#[derive(Debug)]
+pub struct EnteredDir {
+    _dir: Dir,
+    path: PathBuf,
+}
+
+impl EnteredDir {
+    /// The path to give `Command::current_dir`.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -271,5 +305,32 @@ mod tests {
         assert_eq!(names.len(), 1, "no temporary file left behind");
         let root = ws.resolve(".").unwrap();
         assert!(ws.write_atomic(&root, b"x").is_err());
+    }
+
+    /// A working directory swapped for an outside symlink after the check: the command would
+    /// have run outside; entering through the handle refuses.
+    #[cfg(unix)]
+    #[test]
+    fn a_workdir_swapped_after_the_check_is_not_entered() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let ws = Workspace::open(&dir.path().join("ws")).unwrap();
+        std::fs::create_dir(dir.path().join("ws/d")).unwrap();
+        let real = ws.resolve("d").unwrap();
+        let entered = ws.enter_dir(&real).unwrap();
+        let pwd = std::process::Command::new("pwd")
+            .current_dir(entered.path())
+            .output()
+            .unwrap();
+        assert!(pwd.status.success());
+        let shown = String::from_utf8_lossy(&pwd.stdout);
+        assert!(shown.trim_end().ends_with("/ws/d"), "{shown}");
+        drop(entered);
+
+        std::fs::remove_dir(dir.path().join("ws/d")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("ws/d")).unwrap();
+        let err = ws.enter_dir(&real).unwrap_err();
+        assert_eq!(err.to_string(), OUTSIDE);
     }
 }
