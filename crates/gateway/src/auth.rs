@@ -162,7 +162,13 @@ impl AuthBrake {
             self.check(ip)
                 .map_err(|retry_after| GatewayError::RateLimited { retry_after })?;
         }
-        let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes()));
+        // No token is not a guess, and any web page can make a browser send such requests to
+        // loopback (an `<img>` carries no `Origin`): counting them would let a page lock the
+        // user out.
+        let Some(presented) = presented else {
+            return Err(GatewayError::Unauthorized);
+        };
+        let ok = constant_time_eq(presented.as_bytes(), expected.as_bytes());
         if let Some(ip) = ip {
             if ok {
                 self.succeeded(ip);

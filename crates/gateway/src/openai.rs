@@ -169,6 +169,10 @@ async fn chat(
 /// Reads the body within the size and time limits.
 async fn read_body(state: &AppState, request: Request) -> Result<Bytes, GatewayError> {
     let limit = state.limits.max_body_bytes;
+    // A body announced over the limit is refused at once, not waited for.
+    if axum::body::HttpBody::size_hint(request.body()).lower() > limit as u64 {
+        return Err(GatewayError::BodyTooLarge { limit });
+    }
     let read = Bytes::from_request(request, &());
     match tokio::time::timeout(state.limits.body_read_timeout, read).await {
         Err(_) => Err(GatewayError::BadRequest(

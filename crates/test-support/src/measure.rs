@@ -3,6 +3,14 @@
 //! The fault matrices check that no misbehaving server can make a reader hold a whole reply.
 //! The reliable figure is the kernel's: `ru_maxrss` as the child is reaped with `wait4(2)`,
 //! which covers every thread and every allocation of the child, whatever it runs.
+//!
+//! One catch: Linux carries the memory of the process that started the child into its
+//! `ru_maxrss`. At `exec`, the child's figure takes the high-water mark of the address space
+//! it leaves — for a `vfork`/`posix_spawn` child (what `std::process::Command` uses), that is
+//! the *parent's*. A test binary that once held a 60 MB body would report every child it
+//! starts afterwards at 60 MB or more. So the child is started by a small intermediary, a
+//! fresh `python3` that forks it and reports `wait4`'s figure: the floor is the
+//! intermediary's own size (~10 MiB), not the test's.
 
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -16,39 +24,76 @@ pub struct Measured {
     pub peak_kib: u64,
 }
 
-/// Runs `cmd` to its end (stdin closed, output captured) and reads its peak RSS as it is
-/// reaped. Panics when it cannot be spawned: a test has nothing to measure then.
-pub fn run_measured(mut cmd: Command) -> Measured {
+/// The intermediary: forks, runs the command with exactly the given environment, waits with
+/// `wait4` and writes "<raw wait status> <ru_maxrss KiB>" to the report file.
+const INTERMEDIARY: &str = r#"
+import os, sys
+report, cwd, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pairs = sys.argv[4:4 + 2 * n]
+env = dict(zip(pairs[0::2], pairs[1::2]))
+argv = sys.argv[4 + 2 * n:]
+pid = os.fork()
+if pid == 0:
+    try:
+        if cwd:
+            os.chdir(cwd)
+        os.execve(argv[0], argv, env)
+    except BaseException as e:
+        os.write(2, ("cannot start %s: %s\n" % (argv[0], e)).encode())
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as f:
+    f.write("%d %d" % (status, usage.ru_maxrss))
+"#;
+
+/// Runs `cmd` to its end (stdin closed, output captured) and measures its peak RSS (see the
+/// module docs). The command runs with **exactly** the environment variables set on it, as
+/// if `env_clear` had been called, and its program must be a path. Panics when it cannot be
+/// started: a test has nothing to measure then.
+pub fn run_measured(cmd: Command) -> Measured {
     use std::os::unix::process::ExitStatusExt;
 
     let stdout = tempfile_like("stdout");
     let stderr = tempfile_like("stderr");
-    let child = cmd
+    let report = tempfile_like("report");
+    let mut wrapper = Command::new("python3");
+    wrapper.arg("-c").arg(INTERMEDIARY).arg(&report);
+    wrapper.arg(
+        cmd.get_current_dir()
+            .map(|d| d.as_os_str())
+            .unwrap_or_default(),
+    );
+    let envs: Vec<_> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    wrapper.arg(envs.len().to_string());
+    for (k, v) in envs {
+        wrapper.arg(k).arg(v);
+    }
+    wrapper.arg(cmd.get_program()).args(cmd.get_args());
+    let status = wrapper
         .stdin(Stdio::null())
         .stdout(open(&stdout))
         .stderr(open(&stderr))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let pid = libc::pid_t::try_from(child.id()).unwrap_or_else(|_| panic!("pid out of range"));
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data; all zeroes is a valid value, and wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for the child spawned above, which nothing else reaps (`child` is
-    // forgotten below, never waited on).
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-    std::mem::forget(child);
+        .status()
+        .unwrap_or_else(|e| panic!("cannot start python3 to measure {cmd:?}: {e}"));
     let read = |path: &std::path::Path| {
         let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned());
         let _ = std::fs::remove_file(path);
         text.unwrap_or_default()
     };
+    let (stdout, stderr, report) = (read(&stdout), read(&stderr), read(&report));
+    let mut fields = report.split_whitespace().map(str::parse::<i64>);
+    let (Some(Ok(raw_status)), Some(Ok(max_rss))) = (fields.next(), fields.next()) else {
+        panic!("no measurement of {cmd:?} (python3 {status}):\n{stderr}");
+    };
     Measured {
-        status: ExitStatus::from_raw(status),
-        stdout: read(&stdout),
-        stderr: read(&stderr),
+        status: ExitStatus::from_raw(i32::try_from(raw_status).unwrap_or(-1)),
+        stdout,
+        stderr,
         // Linux reports ru_maxrss in KiB.
-        peak_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        peak_kib: u64::try_from(max_rss).unwrap_or(0),
     }
 }
 
@@ -61,6 +106,7 @@ pub fn rerun_tests_measured(tests: &[&str], marker: (&str, &str)) -> (usize, Mea
     child
         .args(tests)
         .args(["--exact", "--test-threads=1"])
+        .envs(std::env::vars_os())
         .env(marker.0, marker.1);
     let run = run_measured(child);
     (run.stdout.matches("... ok").count(), run)
@@ -85,20 +131,46 @@ fn open(path: &std::path::Path) -> std::fs::File {
 mod tests {
     use super::*;
 
+    fn sh(script: &str) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", script])
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd
+    }
+
     #[test]
-    fn a_child_that_allocates_shows_it() {
-        let mut small = Command::new("sh");
-        small.args(["-c", "echo hi"]);
-        let small = run_measured(small);
-        assert!(small.status.success());
+    fn a_child_that_allocates_shows_it_and_the_parent_does_not() {
+        // The parent holds 96 MiB (touched) while it starts the children.
+        let ballast = vec![1u8; 96 << 20];
+        let small = run_measured(sh("echo hi; exit 3"));
+        assert_eq!(small.status.code(), Some(3));
         assert_eq!(small.stdout, "hi\n");
-        // 64 MiB held by a child: `head -c` into a shell variable would be slow; python is
-        // not everywhere; `dd` with a 64 MiB block allocates it.
-        let mut big = Command::new("dd");
-        big.args(["if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
-        let big = run_measured(big);
+        assert!(
+            small.peak_kib < 48 * 1024,
+            "{} KiB: the parent's memory leaked in",
+            small.peak_kib
+        );
+        // 64 MiB held by the child: `dd` with a 64 MiB block allocates and fills it.
+        let big = run_measured(sh("dd if=/dev/zero of=/dev/null bs=64M count=1"));
         assert!(big.status.success(), "{}", big.stderr);
         assert!(big.peak_kib > 60 * 1024, "{} KiB", big.peak_kib);
-        assert!(small.peak_kib < big.peak_kib);
+        assert!(ballast.iter().step_by(4096).all(|&b| b == 1));
+    }
+
+    #[test]
+    fn only_the_given_environment_is_passed() {
+        std::env::set_var("OPENCLAW_MEASURE_LEAK", "x");
+        let run = run_measured(sh("echo \"[$OPENCLAW_MEASURE_LEAK]\" \"$PWD\""));
+        assert!(run.stdout.starts_with("[] "), "{}", run.stdout);
+        let mut cmd = sh("pwd");
+        cmd.current_dir("/");
+        assert_eq!(run_measured(cmd).stdout, "/\n");
+    }
+
+    #[test]
+    fn a_missing_program_is_exit_127() {
+        let run = run_measured(Command::new("/nonexistent/program"));
+        assert_eq!(run.status.code(), Some(127));
+        assert!(run.stderr.contains("cannot start"), "{}", run.stderr);
     }
 }

@@ -2,10 +2,10 @@
 //! `openclaw agent` fail with a readable message, in bounded time, and in bounded memory — the
 //! peak RSS of the `openclaw` process itself (`ru_maxrss` from `wait4`), under each case's cap.
 
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
+use openclaw_test_support::measure::run_measured;
 use openclaw_test_support::{Behaviour, ModelSpec, RawReply, TestServer};
 
 use super::support::Env;
@@ -19,28 +19,13 @@ struct Measured {
 }
 
 /// Runs `cmd` to the end and reads its peak RSS from the kernel as it is reaped.
-fn measured(mut cmd: Command) -> Measured {
+fn measured(cmd: Command) -> Measured {
     let started = Instant::now();
-    let stderr_file = tempfile::NamedTempFile::new().unwrap();
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_file.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data, zeroed is a valid value; `wait4` fills it for our child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for the child we spawned (not yet reaped: `child` is never waited on).
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4 failed");
-    std::mem::forget(child);
+    let run = run_measured(cmd);
     Measured {
-        status: ExitStatus::from_raw(status),
-        stderr: std::fs::read_to_string(stderr_file.path()).unwrap(),
-        // Linux reports ru_maxrss in KiB.
-        peak_mib: u64::try_from(usage.ru_maxrss).unwrap() / 1024,
+        status: run.status,
+        stderr: run.stderr,
+        peak_mib: run.peak_kib / 1024,
         took: started.elapsed(),
     }
 }

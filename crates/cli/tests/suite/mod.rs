@@ -9,6 +9,7 @@ mod doctor_cmd;
 mod errors;
 mod faults;
 mod gateway_cmd;
+mod gateway_faults;
 mod kill_loops;
 mod models_cmd;
 mod onboard_cmd;
