@@ -266,6 +266,15 @@ impl Agent {
         }
     }
 
+    /// Paces the reading of every model's replies to the consumer of the streamed text (the
+    /// gateway's slow clients): see [`openclaw_llm::Backlog`].
+    pub fn set_backlog(&mut self, backlog: std::sync::Arc<openclaw_llm::Backlog>) {
+        self.clients = std::mem::take(&mut self.clients)
+            .into_iter()
+            .map(|c| c.with_backlog(backlog.clone()))
+            .collect();
+    }
+
     /// The model that answered last.
     pub fn active_model(&self) -> Option<&Candidate> {
         self.candidates.get(self.active)

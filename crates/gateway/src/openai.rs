@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
 use openclaw_agent::new_session_id;
-use openclaw_llm::{Role, ThinkingLevel};
+use openclaw_llm::{Backlog, Role, ThinkingLevel};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -33,6 +33,11 @@ use crate::state::AppState;
 
 /// Header that overrides the request's `model`.
 pub const MODEL_HEADER: &str = "x-openclaw-model";
+
+/// How far a streamed reply may run ahead of its client: beyond this much unsent text, the
+/// model is read no further until the client catches up (a slow client costs the gateway at
+/// most this, not the whole reply).
+pub const STREAM_BACKLOG_BYTES: usize = 1 << 20;
 
 /// `GET /v1/models`: the agent targets, then every catalog model.
 pub async fn list_models(State(state): State<Arc<AppState>>) -> Response {
@@ -91,6 +96,9 @@ async fn chat(
         None => format!("openai-{}", new_session_id()),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // Streamed: the model is read no further ahead of the client than this.
+    let backlog = req.stream.then(|| Backlog::new(STREAM_BACKLOG_BYTES));
+    let queued = backlog.clone();
     let handle = start_run(
         &state,
         RunSpec {
@@ -103,8 +111,14 @@ async fn chat(
             system: req.system,
             approvals: Approvals::Nobody,
             wait_for_session: true,
+            backlog: backlog.clone(),
         },
         Arc::new(move |e| {
+            if let (Some(queued), ChatEvent::Delta(text) | ChatEvent::Thinking(text)) =
+                (&queued, &e)
+            {
+                queued.queued(text.len());
+            }
             let _ = tx.send(e);
         }),
     )?;
@@ -124,7 +138,7 @@ async fn chat(
         return Err(early_error(message, kind));
     }
     if req.stream {
-        let stream = sse_stream(meta, first, rx, guard, req.include_usage);
+        let stream = sse_stream(meta, first, rx, guard, req.include_usage, backlog);
         Ok(Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
             .into_response())
@@ -417,6 +431,7 @@ fn sse_stream(
     rx: mpsc::UnboundedReceiver<ChatEvent>,
     guard: AbortOnDrop,
     include_usage: bool,
+    backlog: Option<Arc<Backlog>>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     struct S {
         meta: ChunkMeta,
@@ -424,6 +439,7 @@ fn sse_stream(
         rx: mpsc::UnboundedReceiver<ChatEvent>,
         _guard: AbortOnDrop,
         include_usage: bool,
+        backlog: Option<Arc<Backlog>>,
         queued: std::collections::VecDeque<Event>,
         started: bool,
         done: bool,
@@ -434,6 +450,7 @@ fn sse_stream(
         rx,
         _guard: guard,
         include_usage,
+        backlog,
         queued: Default::default(),
         started: false,
         done: false,
@@ -468,6 +485,12 @@ fn sse_stream(
                     }
                 },
             };
+            if let (Some(backlog), ChatEvent::Delta(text) | ChatEvent::Thinking(text)) =
+                (&s.backlog, &event)
+            {
+                // Handed to the HTTP writer, which takes more only as the client reads.
+                backlog.sent(text.len());
+            }
             match event {
                 ChatEvent::Delta(text) => {
                     s.queued.push_back(s.meta.chunk(

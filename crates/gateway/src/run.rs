@@ -13,7 +13,7 @@ use openclaw_agent::{
     assemble_agent, now_ms, AgentError, AgentEvent, Approval, Approver, Entry, NoApprover, Session,
     TurnOutcome,
 };
-use openclaw_llm::{Role, ThinkingLevel};
+use openclaw_llm::{Backlog, Role, ThinkingLevel};
 use openclaw_models::{Catalog, Selection};
 use serde_json::Value;
 use tokio::sync::{oneshot, Notify};
@@ -133,6 +133,9 @@ pub struct RunSpec {
     pub approvals: Approvals,
     /// Wait for a busy session (HTTP) instead of refusing at once (WebSocket).
     pub wait_for_session: bool,
+    /// Paces the model to the client: text is read from the model only while the client is
+    /// at most the backlog's limit behind (streamed HTTP).
+    pub backlog: Option<Arc<Backlog>>,
 }
 
 /// Who answers an `exec` outside the allowlist.
@@ -460,6 +463,9 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
     }
     let mut agent = assembled.agent;
     agent.thinking = spec.thinking;
+    if let Some(backlog) = &spec.backlog {
+        agent.set_backlog(backlog.clone());
+    }
     if let Some(system) = spec.system.filter(|s| !s.trim().is_empty()) {
         agent.system_prompt.push_str("\n\n");
         agent.system_prompt.push_str(&system);

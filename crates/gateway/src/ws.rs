@@ -22,7 +22,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use openclaw_agent::new_session_id;
-use openclaw_llm::ThinkingLevel;
+use openclaw_llm::{Backlog, ThinkingLevel};
 use openclaw_models::Selection;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
@@ -84,8 +84,13 @@ pub async fn upgrade(
 enum Outgoing {
     /// A response, sent as is.
     Frame(Value),
-    /// An event: the writer numbers it.
-    Event { event: &'static str, payload: Value },
+    /// An event: the writer numbers it. `paced`: the run's backlog and the text bytes this
+    /// event carries, released once the socket took it.
+    Event {
+        event: &'static str,
+        payload: Value,
+        paced: Option<(Arc<Backlog>, usize)>,
+    },
     /// Close with this code and reason, then stop.
     Close(u16, &'static str),
 }
@@ -182,10 +187,16 @@ async fn write_frames(
 ) {
     let mut seq: u64 = 0;
     while let Some(out) = rx.recv().await {
+        let mut release = None;
         let message = match out {
             Outgoing::Frame(v) => Message::Text(v.to_string().into()),
-            Outgoing::Event { event, payload } => {
+            Outgoing::Event {
+                event,
+                payload,
+                paced,
+            } => {
                 seq += 1;
+                release = paced;
                 Message::Text(
                     json!({"type": "event", "event": event, "seq": seq, "payload": payload})
                         .to_string()
@@ -205,6 +216,9 @@ async fn write_frames(
         };
         if sink.feed(message).await.is_err() {
             return;
+        }
+        if let Some((backlog, bytes)) = release {
+            backlog.sent(bytes);
         }
         if rx.is_empty() && sink.flush().await.is_err() {
             return;
@@ -461,6 +475,8 @@ impl Conn {
                 )))
             }
         };
+        // The model is read no further ahead of this socket than the HTTP API allows.
+        let backlog = Backlog::new(crate::openai::STREAM_BACKLOG_BYTES);
         let prepared = prepare_run(
             &self.state,
             RunSpec {
@@ -472,6 +488,7 @@ impl Conn {
                 system: None,
                 approvals: Approvals::Ask(self.approvals.clone()),
                 wait_for_session: false,
+                backlog: Some(backlog.clone()),
             },
         )?;
         let handle = prepared.handle().clone();
@@ -485,10 +502,16 @@ impl Conn {
         let out = self.out.clone();
         let (run_id, session_id) = (handle.run_id.clone(), handle.session_id.clone());
         prepared.spawn(Arc::new(move |event| {
+            let text = match &event {
+                ChatEvent::Delta(text) | ChatEvent::Thinking(text) => text.len(),
+                _ => 0,
+            };
+            backlog.queued(text);
             let payload = chat_payload(&run_id, &session_id, event);
             let _ = out.send(Outgoing::Event {
                 event: "chat",
                 payload,
+                paced: Some((backlog.clone(), text)),
             });
         }));
         Ok(())
@@ -544,7 +567,17 @@ impl FrameHandler {
         while let Ok(out) = self.rx.try_recv() {
             sent.push(match out {
                 Outgoing::Frame(v) => Sent::Response(v),
-                Outgoing::Event { event, payload } => Sent::Event { event, payload },
+                Outgoing::Event {
+                    event,
+                    payload,
+                    paced,
+                } => {
+                    // Nobody reads here but the caller: the text counts as sent.
+                    if let Some((backlog, bytes)) = paced {
+                        backlog.sent(bytes);
+                    }
+                    Sent::Event { event, payload }
+                }
                 Outgoing::Close(code, reason) => Sent::Close(code, reason),
             });
         }

@@ -6,6 +6,7 @@
 //! a classified [`LlmError`]. The network part lives here; decoding lives in [`ReplyDecoder`]
 //! so recorded replies can be replayed without a server.
 
+mod backlog;
 mod classify;
 mod decoder;
 mod error;
@@ -18,6 +19,7 @@ mod textual_calls;
 mod think_tags;
 mod types;
 
+pub use backlog::Backlog;
 pub use decoder::{ReplyDecoder, StreamLimits, WireFormat};
 pub use error::LlmError;
 pub use types::*;
@@ -54,6 +56,8 @@ pub struct ModelClient {
     /// The HTTP client, or why it could not be built (reported by the first request).
     http: Result<reqwest::Client, String>,
     limits: StreamLimits,
+    /// When set, the next piece of a reply is read only once its consumer has caught up.
+    backlog: Option<std::sync::Arc<Backlog>>,
 }
 
 impl ModelClient {
@@ -68,7 +72,14 @@ impl ModelClient {
             endpoint,
             http,
             limits: StreamLimits::default(),
+            backlog: None,
         }
+    }
+
+    /// The same client, pacing its reading of replies to `backlog`'s consumer.
+    pub fn with_backlog(mut self, backlog: std::sync::Arc<Backlog>) -> Self {
+        self.backlog = Some(backlog);
+        self
     }
 
     /// The same client with other caps on reply size.
@@ -173,6 +184,10 @@ impl ModelClient {
             .map(|format| self.decoder(format, request, &url));
         let mut unframed: Vec<u8> = Vec::new();
         loop {
+            if let Some(backlog) = &self.backlog {
+                // Not counted against the idle timeout: the model is not the slow one.
+                backlog.wait_for_room().await;
+            }
             let chunk = match within(idle, response.chunk()).await {
                 None => return Err(timeout()),
                 Some(Err(e)) => {

@@ -195,6 +195,39 @@ async fn a_cross_site_websocket_is_refused_at_the_handshake() {
     assert!(err.to_string().contains("403"), "{err}");
 }
 
+/// More text than the backlog a socket may fall behind (1 MiB): the model is paced to the
+/// socket, and every byte still arrives, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_larger_than_the_backlog_arrives_whole() {
+    let piece = "0123456789abcdef".repeat(4096); // 64 KiB
+    let pieces: Vec<&str> = std::iter::repeat_n(piece.as_str(), 48).collect(); // 3 MiB
+    let f = Fixture::new(vec![
+        ModelSpec::new("m").reply(Reply::Sse(text_stream(&pieces)))
+    ])
+    .await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws().await;
+    let res = ws
+        .request("chat.send", json!({"message": "a lot", "sessionId": "big"}))
+        .await;
+    assert_eq!(res["ok"], true, "{res}");
+    // Let the run get ahead of a socket nobody reads yet.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = tokio::time::timeout(Duration::from_secs(60), ws.run_events())
+        .await
+        .expect("the paced run never finished");
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["payload"]["state"] == "delta")
+        .map(|e| e["payload"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed.len(), 48 * 64 * 1024);
+    assert_eq!(streamed, pieces.concat());
+    let last = &events[events.len() - 1]["payload"];
+    assert_eq!(last["state"], "final");
+    assert_eq!(last["answer"].as_str().unwrap().len(), 48 * 64 * 1024);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_chat_over_the_websocket() {
     let f = Fixture::new(vec![ModelSpec::new("m")
