@@ -21,60 +21,22 @@ use openclaw_test_support::{Behaviour, ModelSpec, RawReply, TestServer};
 /// Idle timeout for the cases that stall: short, so they finish fast.
 const IDLE: Duration = Duration::from_millis(400);
 
-/// One wire: how a record of text and the end of a reply look on it.
-#[derive(Clone, Copy, Debug)]
-enum Wire {
-    /// `/v1/chat/completions`, SSE.
-    OpenAi,
-    /// `/api/chat`, NDJSON.
-    Native,
+// The two wires (`openclaw_test_support::ChatWire`), and how each is spoken here.
+use openclaw_test_support::ChatWire as Wire;
+
+const WIRES: [Wire; 2] = Wire::BOTH;
+
+trait WireClient {
+    fn api(self) -> ApiKind;
+    fn client(self, base: &str, idle: Duration) -> ModelClient;
 }
 
-const WIRES: [Wire; 2] = [Wire::OpenAi, Wire::Native];
-
-impl Wire {
+impl WireClient for Wire {
     fn api(self) -> ApiKind {
         match self {
             Wire::OpenAi => ApiKind::OpenAiCompletions,
             Wire::Native => ApiKind::Ollama,
         }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Wire::OpenAi => "text/event-stream",
-            Wire::Native => "application/x-ndjson",
-        }
-    }
-
-    /// One record carrying `text` as answer content.
-    fn record(self, text: &str) -> String {
-        let text = serde_json::to_string(text).unwrap();
-        match self {
-            Wire::OpenAi => {
-                format!(
-                    "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}}}}]}}\n\n"
-                )
-            }
-            Wire::Native => format!(
-                "{{\"message\":{{\"role\":\"assistant\",\"content\":{text}}},\"done\":false}}\n"
-            ),
-        }
-    }
-
-    /// The records that end a reply properly.
-    fn finish(self) -> &'static str {
-        match self {
-            Wire::OpenAi => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-            Wire::Native => "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n",
-        }
-    }
-
-    /// A complete, valid reply saying `words` one record each.
-    fn reply(self, words: &[&str]) -> String {
-        let mut body: String = words.iter().map(|w| self.record(w)).collect();
-        body.push_str(self.finish());
-        body
     }
 
     fn client(self, base: &str, idle: Duration) -> ModelClient {
@@ -165,7 +127,7 @@ async fn chat(wire: Wire, behaviour: Behaviour, idle: Duration) -> Outcome {
 }
 
 fn raw(wire: Wire, body: impl Into<Vec<u8>>) -> RawReply {
-    RawReply::new(wire.content_type(), body)
+    wire.raw(body)
 }
 
 // ---- the matrix ------------------------------------------------------------------------------
@@ -696,21 +658,5 @@ const SMALL_CASES: &[&str] = &[
 /// reach by holding more than it was sent.
 #[test]
 fn the_small_cases_together_stay_under_32_mib() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
-    }
-    let (passed, run) =
-        openclaw_test_support::measure::rerun_tests_measured(SMALL_CASES, (CHILD_ENV, "small"));
-    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(passed, SMALL_CASES.len(), "{}", run.stdout);
-    eprintln!(
-        "{} small cases in one process: peak RSS {} MiB",
-        passed,
-        run.peak_kib / 1024
-    );
-    assert!(
-        run.peak_kib < 32 * 1024,
-        "peak RSS {} MiB over the 32 MiB cap",
-        run.peak_kib / 1024
-    );
+    openclaw_test_support::measure::assert_cases_stay_under(SMALL_CASES, CHILD_ENV, 32);
 }

@@ -669,21 +669,5 @@ const SMALL_CASES: &[&str] = &[
 /// reach by holding more than it was sent.
 #[test]
 fn the_small_cases_together_stay_under_32_mib() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
-    }
-    let (passed, run) =
-        openclaw_test_support::measure::rerun_tests_measured(SMALL_CASES, (CHILD_ENV, "small"));
-    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(passed, SMALL_CASES.len(), "{}", run.stdout);
-    eprintln!(
-        "{} small cases in one process: peak RSS {} MiB",
-        passed,
-        run.peak_kib / 1024
-    );
-    assert!(
-        run.peak_kib < 32 * 1024,
-        "peak RSS {} MiB over the 32 MiB cap",
-        run.peak_kib / 1024
-    );
+    openclaw_test_support::measure::assert_cases_stay_under(SMALL_CASES, CHILD_ENV, 32);
 }

@@ -40,7 +40,7 @@ pub use fixtures::{fixture, fixture_models, fixture_path};
 pub use pull::PullScript;
 pub use server::{RecordedRequest, TestServer, TestServerBuilder};
 pub use spec::{mixed_models, Behaviour, ModelSpec, RawReply, Reply, SENT_AT_PLACEHOLDER};
-pub use streams::{text_stream, tool_call_stream};
+pub use streams::{text_stream, tool_call_stream, ChatWire};
 
 /// The version `/api/version` reports.
 pub const OLLAMA_VERSION: &str = "0.12.0";

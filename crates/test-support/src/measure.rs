@@ -112,6 +112,28 @@ pub fn rerun_tests_measured(tests: &[&str], marker: (&str, &str)) -> (usize, Mea
     (run.stdout.matches("... ok").count(), run)
 }
 
+/// The fault matrices' cap for their small cases: runs `tests` of the current test binary
+/// again, together in one child (see [`rerun_tests_measured`]), and asserts they all pass and
+/// the child's peak RSS stays under `cap_mib`. Does nothing inside such a child (`marker` set),
+/// so the test calling it is not run recursively.
+pub fn assert_cases_stay_under(tests: &[&str], marker: &str, cap_mib: u64) {
+    if std::env::var_os(marker).is_some() {
+        return;
+    }
+    let (passed, run) = rerun_tests_measured(tests, (marker, "small-cases"));
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(passed, tests.len(), "{}", run.stdout);
+    eprintln!(
+        "{passed} cases in one process: peak RSS {} MiB (cap {cap_mib})",
+        run.peak_kib / 1024
+    );
+    assert!(
+        run.peak_kib < cap_mib * 1024,
+        "peak RSS {} MiB over the {cap_mib} MiB cap",
+        run.peak_kib / 1024
+    );
+}
+
 /// A fresh file path for captured output (pipes could fill up while we wait in `wait4`).
 fn tempfile_like(what: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -62,3 +62,57 @@ mod tests {
         assert!(events[2].contains(r#""delta":{},"finish_reason":"stop""#));
     }
 }
+
+/// The two chat wires, with the smallest records each accepts, for fault tests that build
+/// replies (and broken replies) byte by byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatWire {
+    /// `/v1/chat/completions`, SSE.
+    OpenAi,
+    /// `/api/chat`, NDJSON.
+    Native,
+}
+
+impl ChatWire {
+    pub const BOTH: [ChatWire; 2] = [ChatWire::OpenAi, ChatWire::Native];
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ChatWire::OpenAi => "text/event-stream",
+            ChatWire::Native => "application/x-ndjson",
+        }
+    }
+
+    /// One record carrying `text` as answer content.
+    pub fn record(self, text: &str) -> String {
+        let text = serde_json::to_string(text).unwrap_or_default();
+        match self {
+            ChatWire::OpenAi => format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}}}}]}}\n\n"
+            ),
+            ChatWire::Native => format!(
+                "{{\"message\":{{\"role\":\"assistant\",\"content\":{text}}},\"done\":false}}\n"
+            ),
+        }
+    }
+
+    /// The records that end a reply properly.
+    pub fn finish(self) -> &'static str {
+        match self {
+            ChatWire::OpenAi => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+            ChatWire::Native => "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n",
+        }
+    }
+
+    /// A complete, valid reply saying `words`, one record each.
+    pub fn reply(self, words: &[&str]) -> String {
+        let mut body: String = words.iter().map(|w| self.record(w)).collect();
+        body.push_str(self.finish());
+        body
+    }
+
+    /// `body` served raw with this wire's content type.
+    pub fn raw(self, body: impl Into<Vec<u8>>) -> crate::RawReply {
+        crate::RawReply::new(self.content_type(), body)
+    }
+}

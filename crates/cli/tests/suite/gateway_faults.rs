@@ -531,64 +531,26 @@ fn stream_chat(port: u16, model: &str, after_headers: impl FnOnce()) -> Streamed
 
 // ---- the wires of the model servers ----------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
-enum Wire {
-    /// `/v1/chat/completions`, SSE.
-    Sse,
-    /// `/api/chat`, NDJSON.
-    Native,
+// The two upstream wires (`openclaw_test_support::ChatWire`; `OpenAi` is the SSE one).
+use openclaw_test_support::ChatWire as Wire;
+
+trait WireUpstream {
+    fn provider(self) -> &'static str;
+    /// A server-side failure reported inside a `200`.
+    fn error_in_200(self) -> &'static str;
 }
 
-impl Wire {
+impl WireUpstream for Wire {
     fn provider(self) -> &'static str {
         match self {
-            Wire::Sse => "sse",
+            Wire::OpenAi => "sse",
             Wire::Native => "native",
         }
     }
 
-    fn content_type(self) -> &'static str {
-        match self {
-            Wire::Sse => "text/event-stream",
-            Wire::Native => "application/x-ndjson",
-        }
-    }
-
-    fn record(self, text: &str) -> String {
-        let text = serde_json::to_string(text).unwrap();
-        match self {
-            Wire::Sse => {
-                format!(
-                    "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}}}}]}}\n\n"
-                )
-            }
-            Wire::Native => format!(
-                "{{\"message\":{{\"role\":\"assistant\",\"content\":{text}}},\"done\":false}}\n"
-            ),
-        }
-    }
-
-    fn finish(self) -> &'static str {
-        match self {
-            Wire::Sse => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-            Wire::Native => "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n",
-        }
-    }
-
-    fn reply(self, words: &[&str]) -> String {
-        let mut body: String = words.iter().map(|w| self.record(w)).collect();
-        body.push_str(self.finish());
-        body
-    }
-
-    fn raw(self, body: impl Into<Vec<u8>>) -> RawReply {
-        RawReply::new(self.content_type(), body)
-    }
-
-    /// A server-side failure reported inside a `200`.
     fn error_in_200(self) -> &'static str {
         match self {
-            Wire::Sse => {
+            Wire::OpenAi => {
                 "data: {\"error\":{\"message\":\"model runner crashed\",\"code\":500}}\n\n"
             }
             Wire::Native => "{\"error\":\"model runner crashed\"}\n",
@@ -638,7 +600,7 @@ fn fault_cases(wire: Wire) -> Vec<(&'static str, Behaviour, Expect)> {
     }
     let mut bad_utf8_in_structure = wire.record("a").into_bytes();
     bad_utf8_in_structure.extend_from_slice(match wire {
-        Wire::Sse => b"data: \xff\xfe\xfd{\n\n",
+        Wire::OpenAi => b"data: \xff\xfe\xfd{\n\n",
         Wire::Native => b"\xff\xfe\xfd{\n",
     });
     bad_utf8_in_structure.extend_from_slice(wire.finish().as_bytes());
@@ -672,7 +634,7 @@ fn fault_cases(wire: Wire) -> Vec<(&'static str, Behaviour, Expect)> {
             Behaviour::Raw(wire.raw(noise())),
             error(
                 match wire {
-                    Wire::Sse => "sent no events",
+                    Wire::OpenAi => "sent no events",
                     Wire::Native => "is not JSON",
                 },
                 "",
@@ -789,12 +751,12 @@ fn chat_completions_relay_every_upstream_fault_as_a_readable_error() {
             .map(|(name, b, _)| ModelSpec::new(name).chat_behaviour(b))
             .collect::<Vec<_>>()
     };
-    let upstream = Upstream::new(specs(Wire::Sse), specs(Wire::Native));
+    let upstream = Upstream::new(specs(Wire::OpenAi), specs(Wire::Native));
     let env = upstream.env();
     let mut gw = Gateway::start(&env);
     let port = gw.port;
     let mut cases: Vec<(String, String, Expect)> = Vec::new();
-    for wire in [Wire::Sse, Wire::Native] {
+    for wire in [Wire::OpenAi, Wire::Native] {
         cases.push((
             format!("{wire:?} refused"),
             format!("gone/{}", wire.provider()),
@@ -858,7 +820,7 @@ fn chat_completions_relay_every_upstream_fault_as_a_readable_error() {
 
 /// One 4 KiB SSE record of answer text.
 fn big_record() -> String {
-    Wire::Sse.record(&"x".repeat(4096))
+    Wire::OpenAi.record(&"x".repeat(4096))
 }
 
 /// A fresh gateway whose model `sse/huge` sends `reply`; one chat through it, checked; returns
