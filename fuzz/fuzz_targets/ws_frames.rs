@@ -42,6 +42,16 @@ static STATE_DIR: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
     dir
 });
 
+/// Transcripts `chat.send` leaves behind are swept now and then, so that `sessions.list` does
+/// not slow down as a long run goes on.
+fn sweep_sessions() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    if RUNS.fetch_add(1, Ordering::Relaxed) % 1000 == 999 {
+        let _ = std::fs::remove_dir_all(STATE_DIR.join("agents"));
+    }
+}
+
 fn state() -> Arc<AppState> {
     AppState::new(GatewayOptions {
         // No provider: nothing is discovered, runs end at once with "no model".
@@ -96,6 +106,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let peer = (control & 2 != 0).then_some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    sweep_sessions();
     let _guard = RUNTIME.enter();
     let mut handler = FrameHandler::new(state(), peer);
     let mut frames: Vec<Result<String, ()>> = Vec::new();
