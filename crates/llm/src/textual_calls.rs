@@ -137,40 +137,48 @@ fn bare_call(text: &str, tools: &[String]) -> Option<TextualCall> {
 
 /// Takes the `<tool_call>` blocks naming offered tools out of `text`. An unclosed last block
 /// (the model hit its token limit) counts when its JSON is complete.
+///
+/// A block ends at the first `</tool_call>` after its JSON value, not at the first one after
+/// `<tool_call>`: the arguments may mention the tag themselves (a file about tool calls).
 fn tagged_calls(text: &str, tools: &[String]) -> (String, Vec<TextualCall>) {
     let mut rest = String::new();
     let mut calls = Vec::new();
     let mut remaining = text;
     while let Some(start) = remaining.find(OPEN) {
         let inner_start = start + OPEN.len();
-        let (inner, block_end) = match remaining[inner_start..].find(CLOSE) {
-            Some(len) => (
-                &remaining[inner_start..inner_start + len],
-                inner_start + len + CLOSE.len(),
-            ),
-            None => (&remaining[inner_start..], remaining.len()),
+        let after_open = &remaining[inner_start..];
+        let close_after = |from: usize| match after_open[from..].find(CLOSE) {
+            Some(len) => inner_start + from + len + CLOSE.len(),
+            None => remaining.len(),
         };
-        match first_json_value(inner).and_then(|v| call_from_value(&v, tools)) {
-            Some(call) => {
+        match first_json_value(after_open)
+            .and_then(|(value, end)| Some((call_from_value(&value, tools)?, end)))
+        {
+            Some((call, value_end)) => {
                 rest.push_str(&remaining[..start]);
                 calls.push(call);
+                remaining = &remaining[close_after(value_end)..];
             }
-            None => rest.push_str(&remaining[..block_end]),
+            None => {
+                let block_end = close_after(0);
+                rest.push_str(&remaining[..block_end]);
+                remaining = &remaining[block_end..];
+            }
         }
-        remaining = &remaining[block_end..];
     }
     rest.push_str(remaining);
     (rest, calls)
 }
 
-/// The first JSON value in `text` (models sometimes add a stray brace after it).
-fn first_json_value(text: &str) -> Option<Value> {
-    let text = text.trim();
-    openclaw_untrusted::json::count_values(text.as_bytes(), openclaw_untrusted::json::MAX_VALUES)?;
-    serde_json::Deserializer::from_str(text)
-        .into_iter::<Value>()
-        .next()?
-        .ok()
+/// The first JSON value in `text` and the byte offset where it ends (models sometimes add a
+/// stray brace after it).
+fn first_json_value(text: &str) -> Option<(Value, usize)> {
+    let lead = text.len() - text.trim_start().len();
+    let body = &text[lead..];
+    openclaw_untrusted::json::count_values(body.as_bytes(), openclaw_untrusted::json::MAX_VALUES)?;
+    let mut values = serde_json::Deserializer::from_str(body).into_iter::<Value>();
+    let value = values.next()?.ok()?;
+    Some((value, lead + values.byte_offset()))
 }
 
 fn call_from_value(value: &Value, tools: &[String]) -> Option<TextualCall> {
@@ -304,6 +312,19 @@ mod tests {
         let (shown, rest, calls) = run(&[text]);
         assert_eq!(format!("{shown}{rest}"), text);
         assert!(calls.is_empty());
+    }
+
+    #[test]
+    fn a_closing_tag_inside_the_arguments_does_not_end_the_block() {
+        let block = "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"</tool_call>\"}}</tool_call> ok";
+        let (shown, rest, calls) = run(&[block]);
+        assert_eq!((shown.as_str(), rest.as_str()), ("", "ok"));
+        assert_eq!(calls, vec![weather("</tool_call>")]);
+        // Broken JSON still ends at the first closing tag, and the next block is read.
+        let text = "<tool_call>{\"name\":</tool_call><tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Y\"}}</tool_call>";
+        let (_, rest, calls) = run(&[text]);
+        assert_eq!(rest, "<tool_call>{\"name\":</tool_call>");
+        assert_eq!(calls, vec![weather("Y")]);
     }
 
     #[test]

@@ -380,6 +380,50 @@ fn a_textual_call_whose_arguments_mention_think_tags() {
     assert_eq!(reply.tool_calls[0].arguments["content"], "Use <think> tags");
 }
 
+/// Found by fuzzing `tool_call_args` (crash-48e9575b): a `<tool_call>` block whose arguments
+/// mention `</tool_call>` (a file about tool calls) was cut at that mention, so the call was
+/// lost and its JSON shown as answer text. Both wires, the reply cut into two deltas anywhere.
+#[test]
+fn a_textual_call_whose_arguments_mention_the_closing_tag() {
+    use openclaw_llm::{ReplyDecoder, ToolSpec, WireFormat};
+    let request = ChatRequest {
+        tools: vec![ToolSpec {
+            name: "write".into(),
+            description: String::new(),
+            parameters: serde_json::json!({"type": "object"}),
+        }],
+        ..request()
+    };
+    let content = "End a call with </tool_call>, then <tool_call> opens the next.";
+    let call = format!(
+        "<tool_call>\n{}\n</tool_call>\nWritten.",
+        serde_json::json!({"name": "write", "arguments": {"path": "calls.md", "content": content}})
+    );
+    for wire in WIRES {
+        let format = match wire {
+            Wire::OpenAi => WireFormat::OpenAiSse,
+            Wire::Native => WireFormat::OllamaNdjson,
+        };
+        for cut in (0..=call.len()).filter(|&i| call.is_char_boundary(i)) {
+            let (a, b) = call.split_at(cut);
+            let body = wire.reply(&[a, b]);
+            let mut decoder = ReplyDecoder::new(format, &request, "http://h");
+            let mut shown = String::new();
+            let mut collect = |event: StreamEvent| {
+                if let StreamEvent::Text(t) = event {
+                    shown.push_str(&t);
+                }
+            };
+            decoder.feed(body.as_bytes(), &mut collect).unwrap();
+            let reply = decoder.finish(&mut collect).unwrap();
+            assert_eq!(reply.tool_calls.len(), 1, "{wire:?}, cut at {cut}");
+            assert_eq!(reply.tool_calls[0].arguments["content"], content);
+            assert_eq!(reply.text, "Written.", "{wire:?}, cut at {cut}");
+            assert!(!shown.contains("tool_call"), "{wire:?}, cut at {cut}: showed {shown}");
+        }
+    }
+}
+
 // ---- memory-bounded cases, each in a child process -------------------------------------------
 
 /// Set in a child process to the name of the one test it runs.
