@@ -419,7 +419,10 @@ fn a_textual_call_whose_arguments_mention_the_closing_tag() {
             assert_eq!(reply.tool_calls.len(), 1, "{wire:?}, cut at {cut}");
             assert_eq!(reply.tool_calls[0].arguments["content"], content);
             assert_eq!(reply.text, "Written.", "{wire:?}, cut at {cut}");
-            assert!(!shown.contains("tool_call"), "{wire:?}, cut at {cut}: showed {shown}");
+            assert!(
+                !shown.contains("tool_call"),
+                "{wire:?}, cut at {cut}: showed {shown}"
+            );
         }
     }
 }
