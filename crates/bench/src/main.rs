@@ -76,7 +76,8 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let mut runs = 15;
+    // Default: 15 per case; 7 pairs for `relay` (each pair is two ~10 s replies).
+    let mut runs: Option<usize> = None;
     let mut peer: Option<PathBuf> = None;
     let mut peer_runs = 5;
     let mut relay_mode = false;
@@ -85,9 +86,11 @@ fn run() -> Result<(), String> {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
             "--runs" => {
-                runs = value("--runs")?
-                    .parse()
-                    .map_err(|e| format!("--runs: {e}"))?
+                runs = Some(
+                    value("--runs")?
+                        .parse()
+                        .map_err(|e| format!("--runs: {e}"))?,
+                )
             }
             "--peer" => peer = Some(PathBuf::from(value("--peer")?)),
             "--peer-runs" => {
@@ -113,8 +116,9 @@ fn run() -> Result<(), String> {
     }
     println!("machine: {}", machine());
     if relay_mode {
-        return relay::run(&ours, runs.min(7));
+        return relay::run(&ours, runs.unwrap_or(7));
     }
+    let runs = runs.unwrap_or(15);
     println!(
         "binary: {} ({} runs per case, medians)\n",
         ours.display(),

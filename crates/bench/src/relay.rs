@@ -27,8 +27,18 @@ pub fn run(ours: &Path, runs: usize) -> Result<(), String> {
         .nth(3)
         .ok_or("cannot find the repository root")?;
     let script = repo.join("scripts/local-llm");
+    // A backend of its own (own state directory, so never one the tests left running with
+    // other settings), prompt cache off so that every reply is computed alike.
+    let llm_dir = std::env::temp_dir().join(format!("openclaw-bench-llm-{}", std::process::id()));
+    std::fs::create_dir_all(&llm_dir).map_err(|e| e.to_string())?;
+    let _backend = Backend {
+        script: script.clone(),
+        dir: llm_dir.clone(),
+    };
     let out = Command::new(&script)
         .arg("start")
+        .arg("--state-dir")
+        .arg(&llm_dir)
         .env("LOCAL_LLM_PROMPT_CACHE", "0")
         .output()
         .map_err(|e| e.to_string())?;
@@ -106,6 +116,25 @@ pub fn run(ours: &Path, runs: usize) -> Result<(), String> {
     println!("|---|---|---|---|---|");
     println!("| {d:.1} | {r:.1} | {ratio:.3} | {tokens} | {runs} |");
     Ok(())
+}
+
+/// The backend this run started: stopped (and its directory removed) when the run ends.
+struct Backend {
+    script: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .arg("stop")
+            .arg("--state-dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn agent(ours: &Path, home: &Path, host: &str) -> Command {

@@ -353,6 +353,18 @@ async fn a_record_that_is_not_an_object_is_quoted_not_dumped() {
     }
 }
 
+/// A request that offers one tool, `write`, so textual calls to it are looked for.
+fn request_offering_write() -> ChatRequest {
+    ChatRequest {
+        tools: vec![openclaw_llm::ToolSpec {
+            name: "write".into(),
+            description: String::new(),
+            parameters: serde_json::json!({"type": "object"}),
+        }],
+        ..request()
+    }
+}
+
 /// Found by fuzzing (`tool_call_args` crash-2913b127): `<think>` tags were split out of the
 /// content before textual tool calls were looked for, so a `<tool_call>` (or bare JSON) call
 /// whose arguments contain `<think>` — a file about reasoning tags, say — was torn apart: no
@@ -360,15 +372,8 @@ async fn a_record_that_is_not_an_object_is_quoted_not_dumped() {
 /// for tags once a call may have started (reply.rs).
 #[test]
 fn a_textual_call_whose_arguments_mention_think_tags() {
-    use openclaw_llm::{ReplyDecoder, ToolSpec, WireFormat};
-    let request = ChatRequest {
-        tools: vec![ToolSpec {
-            name: "write".into(),
-            description: String::new(),
-            parameters: serde_json::json!({"type": "object"}),
-        }],
-        ..request()
-    };
+    use openclaw_llm::{ReplyDecoder, WireFormat};
+    let request = request_offering_write();
     let call = r#"<tool_call>{"name":"write","arguments":{"path":"a.md","content":"Use <think> tags"}}</tool_call>"#;
     let body = Wire::Native.reply(&[call]);
     let mut decoder = ReplyDecoder::new(WireFormat::OllamaNdjson, &request, "http://h");
@@ -385,15 +390,8 @@ fn a_textual_call_whose_arguments_mention_think_tags() {
 /// lost and its JSON shown as answer text. Both wires, the reply cut into two deltas anywhere.
 #[test]
 fn a_textual_call_whose_arguments_mention_the_closing_tag() {
-    use openclaw_llm::{ReplyDecoder, ToolSpec, WireFormat};
-    let request = ChatRequest {
-        tools: vec![ToolSpec {
-            name: "write".into(),
-            description: String::new(),
-            parameters: serde_json::json!({"type": "object"}),
-        }],
-        ..request()
-    };
+    use openclaw_llm::{ReplyDecoder, WireFormat};
+    let request = request_offering_write();
     let content = "End a call with </tool_call>, then <tool_call> opens the next.";
     let call = format!(
         "<tool_call>\n{}\n</tool_call>\nWritten.",
