@@ -170,15 +170,17 @@ fn tagged_calls(text: &str, tools: &[String]) -> (String, Vec<TextualCall>) {
     (rest, calls)
 }
 
-/// The first JSON value in `text` and the byte offset where it ends (models sometimes add a
-/// stray brace after it).
+/// The JSON object or array at the start of `text` (after white space) and the byte offset
+/// where it ends; what follows it (models sometimes add a stray brace) is never read.
 fn first_json_value(text: &str) -> Option<(Value, usize)> {
     let lead = text.len() - text.trim_start().len();
     let body = &text[lead..];
-    openclaw_untrusted::json::count_values(body.as_bytes(), openclaw_untrusted::json::MAX_VALUES)?;
-    let mut values = serde_json::Deserializer::from_str(body).into_iter::<Value>();
-    let value = values.next()?.ok()?;
-    Some((value, lead + values.byte_offset()))
+    let len = openclaw_untrusted::json::leading_container_len(
+        body.as_bytes(),
+        openclaw_untrusted::json::MAX_VALUES,
+    )?;
+    let value = serde_json::from_str(&body[..len]).ok()?;
+    Some((value, lead + len))
 }
 
 fn call_from_value(value: &Value, tools: &[String]) -> Option<TextualCall> {

@@ -28,6 +28,8 @@ const WIRES: [Wire; 2] = Wire::BOTH;
 
 trait WireClient {
     fn api(self) -> ApiKind;
+    /// How this wire frames a streamed reply.
+    fn format(self) -> openclaw_llm::WireFormat;
     fn client(self, base: &str, idle: Duration) -> ModelClient;
 }
 
@@ -36,6 +38,13 @@ impl WireClient for Wire {
         match self {
             Wire::OpenAi => ApiKind::OpenAiCompletions,
             Wire::Native => ApiKind::Ollama,
+        }
+    }
+
+    fn format(self) -> openclaw_llm::WireFormat {
+        match self {
+            Wire::OpenAi => openclaw_llm::WireFormat::OpenAiSse,
+            Wire::Native => openclaw_llm::WireFormat::OllamaNdjson,
         }
     }
 
@@ -390,7 +399,7 @@ fn a_textual_call_whose_arguments_mention_think_tags() {
 /// lost and its JSON shown as answer text. Both wires, the reply cut into two deltas anywhere.
 #[test]
 fn a_textual_call_whose_arguments_mention_the_closing_tag() {
-    use openclaw_llm::{ReplyDecoder, WireFormat};
+    use openclaw_llm::ReplyDecoder;
     let request = request_offering_write();
     let content = "End a call with </tool_call>, then <tool_call> opens the next.";
     let call = format!(
@@ -398,10 +407,7 @@ fn a_textual_call_whose_arguments_mention_the_closing_tag() {
         serde_json::json!({"name": "write", "arguments": {"path": "calls.md", "content": content}})
     );
     for wire in WIRES {
-        let format = match wire {
-            Wire::OpenAi => WireFormat::OpenAiSse,
-            Wire::Native => WireFormat::OllamaNdjson,
-        };
+        let format = wire.format();
         for cut in (0..=call.len()).filter(|&i| call.is_char_boundary(i)) {
             let (a, b) = call.split_at(cut);
             let body = wire.reply(&[a, b]);

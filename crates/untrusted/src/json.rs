@@ -27,10 +27,27 @@ pub enum Error {
 /// passes `limit`. Not a validator: counts the separators outside strings, so invalid JSON gets
 /// a number too and is refused by the parser afterwards.
 pub fn count_values(text: &[u8], limit: usize) -> Option<usize> {
+    scan(text, limit, false).map(|(count, _)| count)
+}
+
+/// The length of the object or array `text` starts with (up to its closing bracket, so text
+/// after it is never scanned), or `None` when it does not start with one, is not closed, or
+/// passes `limit` values. Not a validator either: the parser still reads the span.
+pub fn leading_container_len(text: &[u8], limit: usize) -> Option<usize> {
+    if !matches!(text.first(), Some(b'{' | b'[')) {
+        return None;
+    }
+    scan(text, limit, true).and_then(|(_, end)| end)
+}
+
+/// Counts values as [`count_values`] describes; with `stop_at_close`, stops where the first
+/// container closes and returns its length as well.
+fn scan(text: &[u8], limit: usize, stop_at_close: bool) -> Option<(usize, Option<usize>)> {
     let mut count = 1usize;
+    let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
-    for &byte in text {
+    for (i, &byte) in text.iter().enumerate() {
         if in_string {
             if escaped {
                 escaped = false;
@@ -50,11 +67,20 @@ pub fn count_values(text: &[u8], limit: usize) -> Option<usize> {
                 if count > limit {
                     return None;
                 }
+                if matches!(byte, b'[' | b'{') {
+                    depth += 1;
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if stop_at_close && depth == 0 {
+                    return Some((count, Some(i + 1)));
+                }
             }
             _ => {}
         }
     }
-    Some(count)
+    Some((count, None))
 }
 
 /// `serde_json::from_slice`, refusing documents of more than [`MAX_VALUES`] values.
@@ -88,6 +114,19 @@ mod tests {
         assert_eq!(count_values(br#""a,b:[{""#, 10), Some(1));
         assert_eq!(count_values(br#"["a\",\\",","]"#, 10), Some(3));
         assert_eq!(count_values(b"[0,0,0]", 3), None);
+    }
+
+    #[test]
+    fn the_leading_container_ends_at_its_closing_bracket() {
+        let text = br#"{"a":"}</x>","b":[1,{"c":2}]}</tool_call> {"more":1}"#;
+        assert_eq!(leading_container_len(text, 20), Some(29));
+        assert_eq!(leading_container_len(b"[[],[]] x", 10), Some(7));
+        // Not a container, not closed, or over the budget before it closes.
+        assert_eq!(leading_container_len(b" {}", 10), None);
+        assert_eq!(leading_container_len(b"1", 10), None);
+        assert_eq!(leading_container_len(br#"{"a":[1,2"#, 10), None);
+        assert_eq!(leading_container_len(b"[0,0,0] [0,0,0,0,0]", 4), Some(7));
+        assert_eq!(leading_container_len(b"[0,0,0,0,0]", 4), None);
     }
 
     #[test]
