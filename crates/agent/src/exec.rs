@@ -1,13 +1,22 @@
 //! The `exec` tool's policy and runner.
 //!
-//! A shell in the hands of a model is the riskiest tool, so the default is an allowlist of
-//! read-only commands; anything else needs a person's approval on a terminal, and where nobody
-//! can be asked it is denied with a message that says exactly which setting allows it. The
-//! settings follow OpenClaw's `tools.exec` (`security`, `ask`, `safeBins`, `timeoutSeconds`).
+//! A shell in the hands of a model is the riskiest tool. Every command runs inside the OS
+//! sandbox (`openclaw-sandbox`: the workspace and a private temp dir writable, no `$HOME`,
+//! no state dir, no network, no privileges, a clean environment), and that sandbox is the
+//! boundary. The allowlist of read-only commands only decides what runs without a question;
+//! anything else needs a person's approval, and where nobody can be asked it is denied with a
+//! message that says exactly which setting allows it. Where the machine cannot sandbox, every
+//! command is asked for. The command's whole process group is killed when it ends, times out
+//! or is cancelled, and its output is read to the end (head and tail kept). The settings follow
+//! OpenClaw's `tools.exec` (`security`, `ask`, `safeBins`, `timeoutSeconds`) plus our
+//! `sandbox` and `network`.
 
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
+
+use openclaw_sandbox::{PrivateTemp, SandboxMode, SandboxPolicy};
 
 use tokio::io::AsyncReadExt;
 
@@ -46,6 +55,10 @@ pub struct ExecPolicy {
     pub safe_bins: Vec<String>,
     pub default_timeout: Duration,
     pub max_timeout: Duration,
+    /// `tools.exec.sandbox`.
+    pub sandbox: SandboxMode,
+    /// `tools.exec.network`: whether sandboxed commands may use the network.
+    pub network: bool,
 }
 
 impl Default for ExecPolicy {
@@ -56,6 +69,8 @@ impl Default for ExecPolicy {
             safe_bins: DEFAULT_SAFE_BINS.iter().map(|s| s.to_string()).collect(),
             default_timeout: Duration::from_secs(60),
             max_timeout: Duration::from_secs(600),
+            sandbox: SandboxMode::default(),
+            network: false,
         }
     }
 }
@@ -154,10 +169,16 @@ const UNSAFE_OPTIONS: &[(&str, &[&str])] = &[
     ("uniq", &[]),
 ];
 
-/// Runs `command` with `sh -c` in `workdir` if the policy (or a person) allows it.
+/// Runs `command` with `sh -c` in `workdir` if the policy (or a person) allows it, inside the
+/// OS sandbox unless `tools.exec.sandbox` is `off`.
+///
+/// The allowlist only decides what may run without a question: whatever runs, runs confined
+/// to `workspace` by the kernel. Where this machine cannot sandbox, every command is asked
+/// for, and the question says so.
 pub async fn run_exec(
     command: &str,
     workdir: &Path,
+    workspace: &Path,
     timeout: Option<Duration>,
     policy: &ExecPolicy,
     approver: &mut dyn Approver,
@@ -168,7 +189,10 @@ pub async fn run_exec(
     if policy.security == ExecSecurity::Deny {
         return Err("`exec` is disabled (tools.exec.security is \"deny\"). Allow it with `openclaw config set tools.exec.security allowlist`".into());
     }
-    if !policy.allows_without_asking(command) {
+    let support = openclaw_sandbox::support();
+    let confined = policy.sandbox != SandboxMode::Off && support.complete();
+    let unsandboxable = policy.sandbox != SandboxMode::Off && !support.complete();
+    if unsandboxable || !policy.allows_without_asking(command) {
         let askable = policy.ask != ExecAsk::Off;
         let answer = if askable {
             approver.approve(command).await
@@ -178,12 +202,21 @@ pub async fn run_exec(
         match answer {
             Some(true) => {}
             Some(false) => return Err(format!("the user denied running `{command}`")),
+            None if unsandboxable => {
+                return Err(format!(
+                    "`{command}` was not run: this machine cannot sandbox commands ({}), so every \
+                     command needs a person's approval and nobody could be asked. Run the agent on a \
+                     terminal, or turn the sandbox off explicitly with \
+                     `openclaw config set tools.exec.sandbox off` (commands then run unconfined)",
+                    support.describe()
+                ))
+            }
             None => {
                 return Err(format!(
                     "`{command}` was not run: it is not on the exec allowlist and nobody could approve it. \
                      To allow it, add the program to `tools.exec.safeBins` \
                      (e.g. `openclaw config set tools.exec.safeBins '[\"{}\"]'`) or allow every command with \
-                     `openclaw config set tools.exec.security full`",
+                     `openclaw config set tools.exec.security full`; either way it runs inside the sandbox",
                     command.split_whitespace().next().unwrap_or(command)
                 ))
             }
@@ -193,46 +226,63 @@ pub async fn run_exec(
         .unwrap_or(policy.default_timeout)
         .min(policy.max_timeout)
         .max(Duration::from_secs(1));
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
+    let temp = PrivateTemp::create()
+        .map_err(|e| format!("`exec`: cannot create a private temp directory: {e}"))?;
+    let mut sandbox = SandboxPolicy::new(
+        if confined {
+            policy.sandbox
+        } else {
+            SandboxMode::Off
+        },
+        workspace,
+        temp.path(),
+    );
+    sandbox.network = policy.network;
+    sandbox.limits.cpu_seconds = timeout.as_secs() + 5;
+    let prepared = openclaw_sandbox::prepare(&sandbox)
+        .map_err(|e| format!("`exec`: the sandbox could not be set up, so `{command}` was not run: {e}"))?;
+    let mut cmd = tokio::process::Command::new("/bin/sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(workdir)
+        .env_clear()
+        .envs(openclaw_sandbox::clean_env(std::env::vars_os(), temp.path()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    openclaw_sandbox::confine(cmd.as_std_mut(), Arc::new(prepared));
+    let mut child = cmd
         .spawn()
-        .map_err(|e| format!("`exec`: cannot start a shell: {e}"))?;
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let collect = async {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let read_out = async {
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.take(OUTPUT_LIMIT as u64 + 1).read_to_end(&mut out).await;
-            }
-        };
-        let read_err = async {
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.take(OUTPUT_LIMIT as u64 + 1).read_to_end(&mut err).await;
-            }
-        };
-        tokio::join!(read_out, read_err);
-        let status = child.wait().await;
+        .map_err(|e| format!("`exec`: cannot start `{command}` in the sandbox: {e}"))?;
+    // The command leads its own process group and the sandbox keeps every descendant in it:
+    // whatever happens to this future (done, timed out, cancelled), the group goes.
+    let group = ProcessGroup(child.id().and_then(|id| i32::try_from(id).ok()));
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let run = async {
+        let (out, err, status) = tokio::join!(drain(stdout), drain(stderr), async {
+            let status = child.wait().await;
+            // Background processes it left behind would keep the pipes open: they end with it.
+            group.kill();
+            status
+        });
         (out, err, status)
     };
-    match tokio::time::timeout(timeout, collect).await {
-        Err(_) => Err(format!("`{command}` was stopped after {} s (timeout); pass a larger `timeout` if it needs longer", timeout.as_secs())),
+    let result = tokio::time::timeout(timeout, run).await;
+    group.kill();
+    drop(temp);
+    match result {
+        Err(_) => Err(format!("`{command}` was stopped after {} s (timeout), with every process it started; pass a larger `timeout` if it needs longer", timeout.as_secs())),
         Ok((out, err, status)) => {
             let code = status.ok().and_then(|s| s.code());
-            let mut text = String::new();
-            append_capped(&mut text, &out);
-            if !err.is_empty() {
+            let mut text = out.into_text();
+            if err.total > 0 {
                 if !text.is_empty() && !text.ends_with('\n') {
                     text.push('\n');
                 }
                 text.push_str("[stderr]\n");
-                append_capped(&mut text, &err);
+                text.push_str(&err.into_text());
             }
             if text.is_empty() {
                 text.push_str("(no output)\n");
@@ -246,12 +296,90 @@ pub async fn run_exec(
     }
 }
 
-fn append_capped(text: &mut String, bytes: &[u8]) {
-    if bytes.len() > OUTPUT_LIMIT {
-        text.push_str(&String::from_utf8_lossy(&bytes[..OUTPUT_LIMIT]));
-        text.push_str(&format!("\n[output cut at {} KiB]\n", OUTPUT_LIMIT / 1024));
-    } else {
-        text.push_str(&String::from_utf8_lossy(bytes));
+/// The process group of a running command; killed (every member) on [`ProcessGroup::kill`]
+/// and on drop.
+struct ProcessGroup(Option<i32>);
+
+impl ProcessGroup {
+    fn kill(&self) {
+        if let Some(pgid) = self.0.filter(|p| *p > 1) {
+            // SAFETY: sends a signal; a group that is gone answers ESRCH, which is fine.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One stream of a command's output, read to its end: the first [`OUTPUT_HEAD`] bytes and the
+/// last [`OUTPUT_TAIL`] kept, the middle counted. Reading on keeps the pipe from filling up,
+/// which would stall the command until its timeout.
+#[derive(Default)]
+struct Captured {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: usize,
+}
+
+/// Bytes kept from the start of a stream.
+const OUTPUT_HEAD: usize = 24 * 1024;
+/// Bytes kept from the end of a stream.
+const OUTPUT_TAIL: usize = OUTPUT_LIMIT - OUTPUT_HEAD;
+
+impl Captured {
+    fn push(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len();
+        let room = OUTPUT_HEAD - self.head.len();
+        let into_head = room.min(bytes.len());
+        self.head.extend_from_slice(&bytes[..into_head]);
+        bytes = &bytes[into_head..];
+        if bytes.len() >= OUTPUT_TAIL {
+            self.tail.clear();
+            bytes = &bytes[bytes.len() - OUTPUT_TAIL..];
+        }
+        self.tail.extend(bytes);
+        while self.tail.len() > OUTPUT_TAIL {
+            self.tail.pop_front();
+        }
+    }
+
+    fn into_text(self) -> String {
+        let kept = self.head.len() + self.tail.len();
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.total > kept {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "[… {} bytes of output cut; the first {} KiB and the last {} KiB are shown …]\n",
+                self.total - kept,
+                OUTPUT_HEAD / 1024,
+                OUTPUT_TAIL / 1024
+            ));
+        }
+        let tail: Vec<u8> = self.tail.into_iter().collect();
+        text.push_str(&String::from_utf8_lossy(&tail));
+        text
+    }
+}
+
+async fn drain(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> Captured {
+    let mut captured = Captured::default();
+    let Some(mut stream) = stream else {
+        return captured;
+    };
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return captured,
+            Ok(n) => captured.push(&buf[..n]),
+        }
     }
 }
 
@@ -291,6 +419,7 @@ mod tests {
         let err = run_exec(
             "touch x",
             dir.path(),
+            dir.path(),
             None,
             &ExecPolicy::default(),
             &mut NoApprover,
@@ -309,8 +438,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
             run_exec(
-                "echo hi",
-                dir.path(),
+            "echo hi",
+            dir.path(),
+            dir.path(),
                 None,
                 &ExecPolicy::default(),
                 &mut NoApprover
@@ -321,6 +451,7 @@ mod tests {
         );
         let err = run_exec(
             "sh -c 'exit 3'",
+            dir.path(),
             dir.path(),
             None,
             &ExecPolicy::default(),
@@ -335,6 +466,7 @@ mod tests {
         };
         let err = run_exec(
             "sleep 5",
+            dir.path(),
             dir.path(),
             Some(Duration::from_secs(1)),
             &full,

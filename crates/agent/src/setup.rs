@@ -8,6 +8,8 @@ use std::time::Duration;
 use openclaw_config::{EnvLookup, ExecConfig, OpenClawConfig, StatePaths};
 use openclaw_models::{Catalog, ModelRefError, Selection};
 
+use openclaw_sandbox::SandboxMode;
+
 use crate::exec::{ExecAsk, ExecPolicy, ExecSecurity};
 use crate::runner::{resolve_candidates, Agent};
 use crate::tools::Approver;
@@ -55,6 +57,7 @@ pub fn assemble_agent(
         source,
     })?;
     let exec = exec_policy(&config.tools.exec);
+    notes.extend(sandbox_note(&exec));
     Ok(Assembled {
         agent: Agent::new(candidates, workspace, exec, approver),
         notes,
@@ -69,6 +72,29 @@ pub fn workspace_dir(config: &OpenClawConfig, paths: &StatePaths, home: Option<&
             _ => PathBuf::from(w),
         },
         None => paths.default_workspace(),
+    }
+}
+
+/// What the user must know about the sandbox before the first command: that it is off, or
+/// that this machine cannot provide it.
+pub fn sandbox_note(exec: &ExecPolicy) -> Option<String> {
+    if exec.security == ExecSecurity::Deny {
+        return None;
+    }
+    let support = openclaw_sandbox::support();
+    match exec.sandbox {
+        SandboxMode::Off => Some(
+            "tools.exec.sandbox is \"off\": commands the model runs are not confined to the workspace \
+             (they still get a clean environment). Turn it back on with \
+             `openclaw config unset tools.exec.sandbox`"
+                .into(),
+        ),
+        _ if !support.complete() => Some(format!(
+            "this machine cannot sandbox commands ({}): every command the model wants to run will be \
+             asked for, and denied where nobody can answer",
+            support.describe()
+        )),
+        _ => None,
     }
 }
 
@@ -90,6 +116,10 @@ pub fn exec_policy(cfg: &ExecConfig) -> ExecPolicy {
     if let Some(extra) = &cfg.safe_bins {
         p.safe_bins.extend(extra.iter().cloned());
     }
+    if let Some(mode) = cfg.sandbox.as_deref().and_then(SandboxMode::parse) {
+        p.sandbox = mode;
+    }
+    p.network = cfg.network.unwrap_or(false);
     if let Some(t) = cfg.timeout_seconds.or(cfg.timeout_sec).filter(|t| *t > 0) {
         p.default_timeout = Duration::from_secs(t);
     }

@@ -305,7 +305,15 @@ async fn exec(args: &Value, ctx: &mut ToolContext<'_>) -> Result<String, String>
         .workspace
         .enter_dir(&workdir)
         .map_err(|e| io_message("exec", &ctx.workspace.display(&workdir), &e))?;
-    run_exec(command, entered.path(), timeout, ctx.exec, ctx.approver).await
+    run_exec(
+        command,
+        entered.path(),
+        ctx.workspace.root(),
+        timeout,
+        ctx.exec,
+        ctx.approver,
+    )
+    .await
 }
 
 fn io_message(tool: &str, path: &str, e: &std::io::Error) -> String {

@@ -38,6 +38,10 @@ pub struct ExecConfig {
     pub timeout_seconds: Option<u64>,
     /// The original's older name of `timeoutSeconds`.
     pub timeout_sec: Option<u64>,
+    /// The OS sandbox around commands: `workspace-write` (default), `read-only` or `off`.
+    pub sandbox: Option<String>,
+    /// Whether sandboxed commands may use the network (default false).
+    pub network: Option<bool>,
 }
 
 /// `models`: explicit providers.

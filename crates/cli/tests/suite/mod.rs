@@ -14,6 +14,7 @@ mod kill_loops;
 mod models_cmd;
 mod onboard_cmd;
 mod pull_cmd;
+mod sandbox_attacks;
 mod security;
 mod seed_page;
 mod support;

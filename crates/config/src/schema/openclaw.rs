@@ -259,6 +259,8 @@ const TOOLS_EXEC: Shape = Object(&[
     field("safeBins", Array(&String)),
     field("timeoutSeconds", Integer),
     field("timeoutSec", Integer),
+    field("sandbox", Enum(&["workspace-write", "read-only", "off"])),
+    field("network", Bool),
     field("host", Known),
     field("mode", Known),
     field("node", Known),
