@@ -13,6 +13,9 @@ use crate::args::{Cli, Command};
 use crate::context::Context;
 
 fn main() -> ExitCode {
+    // Before anything reads keys or tokens: no other process of this user (a command the
+    // agent runs included) may read this one's memory or environment, and no core file.
+    openclaw_sandbox::harden_current_process();
     let cli = Cli::parse();
     let ctx = Context::from_process();
     let result = match cli.command {

@@ -17,6 +17,8 @@ use serde_json::json;
 
 use crate::args::DoctorArgs;
 use crate::context::{runtime, Context};
+use openclaw_sandbox::SandboxMode;
+
 use crate::output::{self, paint, BAD, BOLD, DIM, GOOD, WARN};
 
 /// A check's verdict.
@@ -153,7 +155,10 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     // 2. The state directory.
     out.push(state_dir_check(ctx, &ctx.paths.state_dir));
 
-    // 3. Providers, Ollama first.
+    // 3. The OS sandbox around the agent's commands.
+    out.push(sandbox_check(&loaded.config.tools.exec));
+
+    // 4. Providers, Ollama first.
     let catalog = ctx.catalog(&loaded, None)?;
     let selection = Selection::from_config(&loaded.config);
     let rt = runtime()?;
@@ -185,10 +190,10 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
         out.push(provider_check(p, &probe, &catalog));
     }
 
-    // 4. Default and fallbacks exist.
+    // 5. Default and fallbacks exist.
     out.extend(selection_checks(&catalog, &selection));
 
-    // 5. Effective context vs catalog.
+    // 6. Effective context vs catalog.
     let mismatches = rt.block_on(context_mismatches(&catalog, &env));
     if !mismatches.is_empty() {
         let lines: Vec<String> = mismatches
@@ -210,6 +215,39 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
         checks: out,
         fixed: Vec::new(),
     })
+}
+
+/// Whether the commands the model runs will be confined, and by what.
+fn sandbox_check(exec: &openclaw_config::ExecConfig) -> Check {
+    let policy = openclaw_agent::exec_policy(exec);
+    let support = openclaw_sandbox::support();
+    let detail = format!(
+        "kernel: {}; network for commands: {}",
+        support.describe(),
+        if policy.network { "allowed" } else { "off" }
+    );
+    match policy.sandbox {
+        SandboxMode::Off => Check::new(
+            "sandbox",
+            Status::Warn,
+            "tools.exec.sandbox is \"off\": commands the model runs are not confined",
+        )
+        .detail(detail)
+        .fix("`openclaw config unset tools.exec.sandbox` (the default confines commands to the workspace)"),
+        mode if support.complete() => Check::new(
+            "sandbox",
+            Status::Ok,
+            format!("commands run inside the OS sandbox ({})", mode.as_str()),
+        )
+        .detail(detail),
+        _ => Check::new(
+            "sandbox",
+            Status::Warn,
+            "this machine cannot sandbox commands: every command the model wants to run is asked for",
+        )
+        .detail(detail)
+        .fix("use a Linux kernel with Landlock (5.13+, `lsm=` including `landlock`) and seccomp; in a container, allow the landlock_* system calls"),
+    }
 }
 
 fn state_dir_check(ctx: &Context, dir: &Path) -> Check {
