@@ -20,7 +20,7 @@ use openclaw_sandbox::{PrivateTemp, SandboxMode, SandboxPolicy};
 
 use tokio::io::AsyncReadExt;
 
-use crate::tools::Approver;
+use crate::tools::{ApprovalRequest, Approver, Decision};
 
 /// Largest output returned to the model.
 const OUTPUT_LIMIT: usize = 32 * 1024;
@@ -190,18 +190,24 @@ pub async fn run_exec(
         return Err("`exec` is disabled (tools.exec.security is \"deny\"). Allow it with `openclaw config set tools.exec.security allowlist`".into());
     }
     let support = openclaw_sandbox::support();
-    let confined = policy.sandbox != SandboxMode::Off && support.complete();
+    let mut confined = policy.sandbox != SandboxMode::Off && support.complete();
     let unsandboxable = policy.sandbox != SandboxMode::Off && !support.complete();
     if unsandboxable || !policy.allows_without_asking(command) {
         let askable = policy.ask != ExecAsk::Off;
         let answer = if askable {
-            approver.approve(command).await
+            approver
+                .approve(ApprovalRequest {
+                    command,
+                    sandboxed: confined,
+                })
+                .await
         } else {
             None
         };
         match answer {
-            Some(true) => {}
-            Some(false) => return Err(format!("the user denied running `{command}`")),
+            Some(Decision::Run) => {}
+            Some(Decision::RunUnsandboxed) => confined = false,
+            Some(Decision::Deny) => return Err(format!("the user denied running `{command}`")),
             None if unsandboxable => {
                 return Err(format!(
                     "`{command}` was not run: this machine cannot sandbox commands ({}), so every \
@@ -239,14 +245,18 @@ pub async fn run_exec(
     );
     sandbox.network = policy.network;
     sandbox.limits.cpu_seconds = timeout.as_secs() + 5;
-    let prepared = openclaw_sandbox::prepare(&sandbox)
-        .map_err(|e| format!("`exec`: the sandbox could not be set up, so `{command}` was not run: {e}"))?;
+    let prepared = openclaw_sandbox::prepare(&sandbox).map_err(|e| {
+        format!("`exec`: the sandbox could not be set up, so `{command}` was not run: {e}")
+    })?;
     let mut cmd = tokio::process::Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command)
         .current_dir(workdir)
         .env_clear()
-        .envs(openclaw_sandbox::clean_env(std::env::vars_os(), temp.path()))
+        .envs(openclaw_sandbox::clean_env(
+            std::env::vars_os(),
+            temp.path(),
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -390,8 +400,8 @@ mod tests {
 
     struct Yes;
     impl Approver for Yes {
-        fn approve<'a>(&'a mut self, _: &'a str) -> crate::tools::Approval<'a> {
-            Box::pin(async { Some(true) })
+        fn approve<'a>(&'a mut self, _: ApprovalRequest<'a>) -> crate::tools::Approval<'a> {
+            Box::pin(async { Some(Decision::Run) })
         }
     }
 
@@ -438,9 +448,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
             run_exec(
-            "echo hi",
-            dir.path(),
-            dir.path(),
+                "echo hi",
+                dir.path(),
+                dir.path(),
                 None,
                 &ExecPolicy::default(),
                 &mut NoApprover

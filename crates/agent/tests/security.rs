@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openclaw_agent::{
-    run_tool, Approval, Approver, ExecPolicy, NoApprover, ToolContext, ToolOutcome, Workspace,
+    run_tool, Approval, ApprovalRequest, Approver, Decision, ExecPolicy, NoApprover, ToolContext,
+    ToolOutcome, Workspace,
 };
 use openclaw_llm::ToolCall;
 use serde_json::{json, Value};
@@ -329,8 +330,8 @@ async fn refused_attempts_have_no_effect() {
 async fn a_refusal_is_final() {
     struct No;
     impl Approver for No {
-        fn approve<'a>(&'a mut self, _: &'a str) -> Approval<'a> {
-            Box::pin(async { Some(false) })
+        fn approve<'a>(&'a mut self, _: ApprovalRequest<'a>) -> Approval<'a> {
+            Box::pin(async { Some(Decision::Deny) })
         }
     }
     let dir = tempfile::tempdir().unwrap();

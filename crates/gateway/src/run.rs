@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use openclaw_agent::{
-    assemble_agent, now_ms, AgentError, AgentEvent, Approval, Approver, Entry, NoApprover, Session,
-    TurnOutcome,
+    assemble_agent, now_ms, AgentError, AgentEvent, Approval, ApprovalRequest, Approver, Decision,
+    Entry, NoApprover, Session, TurnOutcome,
 };
 use openclaw_llm::{Backlog, Role, ThinkingLevel};
 use openclaw_models::{Catalog, Selection};
@@ -216,7 +216,8 @@ struct ClientApprover {
 }
 
 impl Approver for ClientApprover {
-    fn approve<'a>(&'a mut self, command: &'a str) -> Approval<'a> {
+    fn approve<'a>(&'a mut self, request: ApprovalRequest<'a>) -> Approval<'a> {
+        let command = request.command;
         Box::pin(async move {
             let approval_id = self.state.next_id("approval");
             let rx = self.pending.wait_for(&approval_id)?;
@@ -224,13 +225,16 @@ impl Approver for ClientApprover {
                 approval_id: approval_id.clone(),
                 command: command.to_string(),
             });
+            // A web client approves or denies; running outside the sandbox is only offered on
+            // a terminal.
             match tokio::time::timeout(self.state.limits.approval_timeout, rx).await {
-                Ok(Ok(answer)) => Some(answer),
+                Ok(Ok(true)) => Some(Decision::Run),
+                Ok(Ok(false)) => Some(Decision::Deny),
                 Ok(Err(_)) => None,
                 Err(_) => {
                     self.pending.forget(&approval_id);
                     tracing::info!(command, "no answer to an exec approval in time; denied");
-                    Some(false)
+                    Some(Decision::Deny)
                 }
             }
         })

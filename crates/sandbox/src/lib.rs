@@ -278,7 +278,11 @@ impl PrivateTemp {
         let base = std::env::temp_dir();
         let mut last = None;
         for attempt in 0..16u32 {
-            let name = format!("openclaw-exec-{}-{:08x}", std::process::id(), nonce(attempt));
+            let name = format!(
+                "openclaw-exec-{}-{:08x}",
+                std::process::id(),
+                nonce(attempt)
+            );
             let path = base.join(name);
             match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => return Ok(Self { path }),

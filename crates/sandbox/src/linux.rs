@@ -42,15 +42,14 @@ pub(crate) fn probe() -> Support {
         let e = std::io::Error::last_os_error();
         Err(match e.raw_os_error() {
             Some(libc::ENOSYS) => "the kernel has no Landlock".to_string(),
-            Some(libc::EOPNOTSUPP) => "Landlock is disabled at boot (add `landlock` to lsm=)".into(),
+            Some(libc::EOPNOTSUPP) => {
+                "Landlock is disabled at boot (add `landlock` to lsm=)".into()
+            }
             _ => e.to_string(),
         })
     };
     let seccomp = match target_arch() {
-        None => Err(format!(
-            "no seccomp filter for {}",
-            std::env::consts::ARCH
-        )),
+        None => Err(format!("no seccomp filter for {}", std::env::consts::ARCH)),
         Some(_) => {
             // SAFETY: reading the calling thread's seccomp mode has no side effect.
             let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
@@ -112,7 +111,8 @@ fn landlock_ruleset(policy: &SandboxPolicy) -> Result<OwnedFd, SandboxError> {
             .map_err(err)?;
     }
     let mut rules: Vec<PathBeneath<PathFd>> = Vec::new();
-    let mut add = |path: &Path, access: BitFlags<AccessFs>, required: bool| match PathFd::new(path) {
+    let mut add = |path: &Path, access: BitFlags<AccessFs>, required: bool| match PathFd::new(path)
+    {
         Ok(fd) => {
             rules.push(PathBeneath::new(fd, access));
             Ok(())
@@ -148,7 +148,9 @@ fn landlock_ruleset(policy: &SandboxPolicy) -> Result<OwnedFd, SandboxError> {
         .add_rules(rules.into_iter().map(Ok::<_, landlock::RulesetError>))
         .map_err(err)?;
     let fd: Option<OwnedFd> = created.into();
-    fd.ok_or_else(|| SandboxError::Unavailable("the kernel did not create a Landlock ruleset".into()))
+    fd.ok_or_else(|| {
+        SandboxError::Unavailable("the kernel did not create a Landlock ruleset".into())
+    })
 }
 
 /// System calls a command never needs and that would cross the boundary: they answer
@@ -203,8 +205,9 @@ fn denied_syscalls() -> Vec<i64> {
 
 fn seccomp_filters(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, SandboxError> {
     let cond_err = |e: seccompiler::BackendError| SandboxError::Seccomp(e.to_string());
-    let arch = target_arch()
-        .ok_or_else(|| SandboxError::Unavailable(format!("no seccomp for {}", std::env::consts::ARCH)))?;
+    let arch = target_arch().ok_or_else(|| {
+        SandboxError::Unavailable(format!("no seccomp for {}", std::env::consts::ARCH))
+    })?;
 
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = denied_syscalls()
         .into_iter()
@@ -339,8 +342,7 @@ impl Prepared {
                 return Err(Error::last_os_error());
             }
             if let Some(ruleset) = &self.ruleset {
-                if libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) != 0
-                {
+                if libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) != 0 {
                     return Err(Error::last_os_error());
                 }
             }

@@ -100,7 +100,11 @@ fn the_workspace_is_writable_and_nothing_outside_it() {
         "s3cret\n"
     );
     assert!(!Path::new("/tmp/openclaw-sandbox-probe").exists());
-    assert!(String::from_utf8_lossy(&o.stdout).contains("ok"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ok"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -136,7 +140,10 @@ fn nothing_outside_the_workspace_and_the_system_is_readable() {
     assert!(!all.contains("s3cret"), "{all}");
     assert!(!all.contains("PRIVATE KEY"), "{all}");
     // `ls` of the fake home would list `.ssh`.
-    assert!(!String::from_utf8_lossy(&o.stdout).contains(".ssh"), "{all}");
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains(".ssh"),
+        "{all}"
+    );
     assert!(!l.ws().join("copy").exists());
     assert!(all.contains("system-readable"), "{all}");
 }
@@ -182,13 +189,20 @@ fn no_network_by_default_and_network_when_allowed() {
         true,
         &format!("bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' && echo sent"),
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("sent"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("sent"),
+        "{}",
+        text(&o)
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if listener.accept().is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "no connection with network allowed");
+        assert!(
+            Instant::now() < deadline,
+            "no connection with network allowed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -213,7 +227,14 @@ fn no_privileges_even_as_root() {
         );
     }
     assert!(out.contains("NoNewPrivs:\t1"), "{}", text(&o));
-    for bad in ["mounted", "clock-set", "userns", "netns", "chrooted", "renamed"] {
+    for bad in [
+        "mounted",
+        "clock-set",
+        "userns",
+        "netns",
+        "chrooted",
+        "renamed",
+    ] {
         assert!(!out.contains(bad), "{bad}: {}", text(&o));
     }
 }
@@ -239,7 +260,10 @@ fn other_processes_environment_is_out_of_reach() {
     assert!(!all.contains("victim-secret-4242"), "{all}");
     assert!(!all.contains("CARGO_MANIFEST_DIR"), "{all}");
     assert!(!all.contains("killed"), "{all}");
-    assert!(victim.try_wait().unwrap().is_none(), "the sandbox killed an outside process");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the sandbox killed an outside process"
+    );
     victim.kill().unwrap();
     victim.wait().unwrap();
 }
@@ -267,5 +291,9 @@ fn limits_apply() {
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first(), Some(&"0"), "{}", text(&o));
-    assert!(lines.iter().skip(1).all(|l| *l != "unlimited"), "{}", text(&o));
+    assert!(
+        lines.iter().skip(1).all(|l| *l != "unlimited"),
+        "{}",
+        text(&o)
+    );
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use openclaw_agent::{
-    assemble_agent, new_session_id, Agent, AgentEvent, Approval, Approver, Session,
+    assemble_agent, new_session_id, Agent, AgentEvent, Approval, ApprovalRequest, Approver,
+    Decision, Session,
 };
 use openclaw_config::{LoadedConfig, DEFAULT_AGENT_ID};
 use openclaw_llm::ThinkingLevel;
@@ -119,13 +120,19 @@ pub fn build_agent(ctx: &Context, loaded: &LoadedConfig, model: Option<&str>) ->
 struct TerminalApprover;
 
 impl Approver for TerminalApprover {
-    fn approve<'a>(&'a mut self, command: &'a str) -> Approval<'a> {
+    fn approve<'a>(&'a mut self, request: ApprovalRequest<'a>) -> Approval<'a> {
+        let command = request.command;
         Box::pin(async move {
             if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
                 return None;
             }
+            let question = if request.sandboxed {
+                "run it inside the sandbox? [y/N, or `unsandboxed` to run it outside the sandbox]"
+            } else {
+                "there is no sandbox: it runs UNCONFINED with your permissions. Run it? [y/N]"
+            };
             anstream::eprint!(
-                "\n{} run `{}`? [y/N] ",
+                "\n{} the model wants to run `{}`\n{question} ",
                 paint(output::WARN, "exec:"),
                 command
             );
@@ -133,10 +140,11 @@ impl Approver for TerminalApprover {
             // Nothing else runs while the user decides, so a blocking read is fine here.
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).ok()?;
-            Some(matches!(
-                line.trim().to_ascii_lowercase().as_str(),
-                "y" | "yes"
-            ))
+            Some(match line.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" => Decision::Run,
+                "unsandboxed" if request.sandboxed => Decision::RunUnsandboxed,
+                _ => Decision::Deny,
+            })
         })
     }
 }

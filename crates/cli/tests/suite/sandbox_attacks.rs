@@ -63,7 +63,11 @@ fn assert_no_secret_reached_the_model(server: &TestServer, env: &Env) {
         .into_iter()
         .filter(|r| r.path.ends_with("/chat/completions"))
         .collect();
-    assert!(chats.len() >= 2, "the model was asked only {} times", chats.len());
+    assert!(
+        chats.len() >= 2,
+        "the model was asked only {} times",
+        chats.len()
+    );
     let transcripts = walk_text(&env.state_dir().join("agents"));
     for secret in [
         API_KEY,
@@ -79,10 +83,7 @@ fn assert_no_secret_reached_the_model(server: &TestServer, env: &Env) {
                 r.body
             );
         }
-        assert!(
-            !transcripts.contains(secret),
-            "{secret} is in a transcript"
-        );
+        assert!(!transcripts.contains(secret), "{secret} is in a transcript");
     }
 }
 
@@ -201,7 +202,11 @@ fn any_command_stays_inside_the_sandbox() {
             "--json",
         ])
         .json();
-    assert_eq!(result["toolCalls"].as_array().unwrap().len(), 4, "{result:#}");
+    assert_eq!(
+        result["toolCalls"].as_array().unwrap().len(),
+        4,
+        "{result:#}"
+    );
     assert!(
         listener.accept().is_err(),
         "a TCP connection came out of the sandbox"
@@ -220,4 +225,45 @@ fn any_command_stays_inside_the_sandbox() {
             String::from_utf8_lossy(&left.stdout)
         );
     }
+}
+
+/// A command off the allowlist, asked for on a terminal: "y" runs it inside the sandbox (its
+/// write outside the workspace fails), and only the explicit answer `unsandboxed` runs it
+/// outside.
+#[test]
+fn an_approved_command_still_runs_in_the_sandbox_unless_the_person_says_unsandboxed() {
+    let env_paths = Env::new();
+    let out = format!("{}/outside", env_paths.home().display());
+    let server = TestServer::builder()
+        .model(
+            ModelSpec::new("llama3.3")
+                .reply(exec(&format!("touch {out}/approved")))
+                .reply(Reply::Sse(text_stream("m", &["one"])))
+                .reply(exec(&format!("touch {out}/unsandboxed")))
+                .reply(Reply::Sse(text_stream("m", &["two"]))),
+        )
+        .start_blocking()
+        .unwrap();
+    let env = hostile_setup(env_paths, &server);
+    for answer in ["y", "unsandboxed"] {
+        let mut command = env.std_command(&[
+            "agent",
+            "-m",
+            "touch a file",
+            "--model",
+            "ollama/llama3.3",
+        ]);
+        command.env("TERM", "dumb");
+        let mut term = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+        let screen = term.exp_string("unsandboxed` to run it outside").unwrap();
+        assert!(screen.contains(&format!("touch {out}/")), "{screen}");
+        term.send_line(answer).unwrap();
+        let rest = term.exp_eof().unwrap();
+        let status = term.process().wait().unwrap();
+        assert!(
+            matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+            "{status:?}\n{rest}"
+        );
+    }
+    assert_eq!(outside_names(&env), ["secret", "unsandboxed"]);
 }
