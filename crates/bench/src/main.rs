@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use openclaw_test_support::{ModelSpec, TestServer};
 
 mod relay;
+mod sandbox;
 
 struct Sample {
     wall: Duration,
@@ -81,6 +82,7 @@ fn run() -> Result<(), String> {
     let mut peer: Option<PathBuf> = None;
     let mut peer_runs = 5;
     let mut relay_mode = false;
+    let mut sandbox_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -99,12 +101,17 @@ fn run() -> Result<(), String> {
                     .map_err(|e| format!("--peer-runs: {e}"))?
             }
             "relay" => relay_mode = true,
+            "sandbox" => sandbox_mode = true,
             "-h" | "--help" => {
-                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]\nopenclaw-bench relay [--runs N]   (real model via scripts/local-llm)");
+                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]\nopenclaw-bench relay [--runs N]   (real model via scripts/local-llm)\nopenclaw-bench sandbox [--runs N] (what the OS sandbox adds to starting a command; default 100 runs)");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if sandbox_mode {
+        println!("machine: {}", machine());
+        return sandbox::run(runs.unwrap_or(100));
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let ours = exe.with_file_name("openclaw");
