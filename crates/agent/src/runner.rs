@@ -1,8 +1,10 @@
 //! The agent loop: send the conversation and the tools, stream the reply, run the requested
 //! tools, feed the results back, and repeat until the model answers without tool calls.
+//! A turn's tool work is bounded — calls per reply, calls per turn, output bytes per turn — so
+//! a reply with a thousand tool calls costs a bounded amount of memory and transcript.
 //!
-//! The turn walks the fallback chain on the failures SPEC §6 names (connection, timeout, 5xx,
-//! 429, 401/403, model not found), telling the user which model answered and why the others
+//! The turn walks the fallback chain on failures that another model may not have (connection,
+//! timeout, 5xx, 429, 401/403, model not found), telling the user which model answered and why the others
 //! were skipped; a context overflow compacts the history and retries instead.
 
 use std::time::Duration;
@@ -26,6 +28,14 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const NATIVE_NUM_CTX_CAP: u64 = 32768;
 /// Model rounds in one turn before the agent stops.
 pub const DEFAULT_MAX_ROUNDS: usize = 24;
+/// Tool calls run from one model reply; the rest are answered with an error the model can read.
+pub const MAX_TOOL_CALLS_PER_REPLY: usize = 32;
+/// Tool calls run in one turn, all rounds together.
+pub const MAX_TOOL_CALLS_PER_TURN: usize = 128;
+/// Bytes of tool output fed back to the model in one turn; past it results are cut short.
+/// With the per-call caps this bounds what one turn adds to memory and to the transcript,
+/// however many calls a (hostile) reply makes.
+pub const MAX_TOOL_OUTPUT_PER_TURN: usize = 2 * 1024 * 1024;
 
 /// One model the turn may use, ready to call.
 #[derive(Debug, Clone)]
@@ -226,6 +236,34 @@ pub fn default_system_prompt(workspace: &Workspace) -> String {
     )
 }
 
+/// What one turn has spent on tools.
+#[derive(Default)]
+struct TurnBudget {
+    calls: usize,
+    output: usize,
+}
+
+impl TurnBudget {
+    /// Counts a result's size against the turn's output budget, cutting it where the budget
+    /// ends (on a character boundary, with a note the model can read).
+    fn charge(&mut self, mut result: ToolOutcome) -> ToolOutcome {
+        let left = MAX_TOOL_OUTPUT_PER_TURN.saturating_sub(self.output);
+        if result.content.len() > left {
+            let mut cut = left;
+            while !result.content.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            result.content.truncate(cut);
+            result.content.push_str(&format!(
+                "\n[cut: this turn's tool output reached {} MiB, the most one turn may return]",
+                MAX_TOOL_OUTPUT_PER_TURN / (1024 * 1024)
+            ));
+        }
+        self.output += result.content.len();
+        result
+    }
+}
+
 /// Runs turns of the agent.
 pub struct Agent {
     pub candidates: Vec<Candidate>,
@@ -321,6 +359,7 @@ impl Agent {
             ts: now_ms(),
         })?;
         let mut outcome = TurnOutcome::default();
+        let mut budget = TurnBudget::default();
         let tools = tool_specs();
         self.active = 0;
         let mut announced: Option<usize> = None;
@@ -348,13 +387,26 @@ impl Agent {
                 session.sync().await?;
                 return Ok(outcome);
             }
-            for call in &resp.tool_calls {
-                let mut ctx = ToolContext {
-                    workspace: &self.workspace,
-                    exec: &self.exec,
-                    approver: self.approver.as_mut(),
+            for (index, call) in resp.tool_calls.iter().enumerate() {
+                let result = if index >= MAX_TOOL_CALLS_PER_REPLY {
+                    ToolOutcome::error(format!(
+                        "not run: one reply may make at most {MAX_TOOL_CALLS_PER_REPLY} tool calls; \
+                         ask for this one again in your next reply"
+                    ))
+                } else if budget.calls >= MAX_TOOL_CALLS_PER_TURN {
+                    ToolOutcome::error(format!(
+                        "not run: this turn already ran {MAX_TOOL_CALLS_PER_TURN} tool calls, the most \
+                         one turn may; answer the user with what you have"
+                    ))
+                } else {
+                    budget.calls += 1;
+                    let mut ctx = ToolContext {
+                        workspace: &self.workspace,
+                        exec: &self.exec,
+                        approver: self.approver.as_mut(),
+                    };
+                    budget.charge(run_tool(call, &mut ctx).await)
                 };
-                let result = run_tool(call, &mut ctx).await;
                 session.append(Entry::ToolResult {
                     tool_call_id: call.id.clone(),
                     tool_name: call.name.clone(),

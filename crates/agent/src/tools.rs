@@ -23,13 +23,13 @@ pub struct ToolOutcome {
 }
 
 impl ToolOutcome {
-    fn ok(content: impl Into<String>) -> Self {
+    pub(crate) fn ok(content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
             is_error: false,
         }
     }
-    fn error(content: impl Into<String>) -> Self {
+    pub(crate) fn error(content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
             is_error: true,

@@ -1,6 +1,7 @@
 //! The areas of the `openclaw` CLI under test; `support` holds the shared harness.
 
 mod agent_cmd;
+mod bounded_tools;
 mod completions_cmd;
 mod config_cmd;
 mod crash_safety;
