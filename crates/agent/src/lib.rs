@@ -2,6 +2,7 @@
 
 mod compaction;
 mod exec;
+pub mod health;
 mod runner;
 mod session;
 mod setup;

@@ -17,6 +17,7 @@ use openclaw_models::{same_model, Catalog, ModelRef, Selection};
 
 use crate::compaction::{compact, estimate_tokens, needs_compaction, request_messages};
 use crate::exec::ExecPolicy;
+use crate::health::{self, ModelHealth};
 use crate::session::{now_ms, Entry, Session};
 use crate::tools::{run_tool, tool_specs, Approver, ToolContext, ToolOutcome};
 use crate::workspace::Workspace;
@@ -273,6 +274,8 @@ pub struct Agent {
     pub thinking: Option<ThinkingLevel>,
     pub max_rounds: usize,
     pub system_prompt: String,
+    /// Models that failed recently, skipped while they cool down.
+    pub health: ModelHealth,
     /// Index of the model that answered last; later rounds start there.
     active: usize,
     /// One client per candidate, so connections are reused across rounds and turns.
@@ -300,6 +303,7 @@ impl Agent {
             thinking: None,
             max_rounds: DEFAULT_MAX_ROUNDS,
             system_prompt,
+            health: ModelHealth::in_memory(),
             active: 0,
         }
     }
@@ -437,6 +441,32 @@ impl Agent {
         let mut i = self.active;
         let mut overflow_retried = false;
         loop {
+            // A model cooling down after recent failures is skipped while another is left to
+            // try; when all are cooling, they are tried anyway.
+            while i + 1 < self.candidates.len() {
+                let model = self.candidates[i].model_ref.to_string();
+                let Some(cooling) = self.health.cooling(&model, now_ms()) else {
+                    break;
+                };
+                let note = FallbackNote {
+                    model: model.clone(),
+                    kind: "cooldown",
+                    message: format!(
+                        "failed {} time(s) in a row recently (last: {}); skipped for {} more s, then tried again",
+                        cooling.failures,
+                        cooling.kind,
+                        cooling.until_ms.saturating_sub(now_ms()).div_ceil(1000)
+                    ),
+                };
+                outcome.fallbacks.push(note.clone());
+                i += 1;
+                on_event(AgentEvent::FallingBack {
+                    from: note.model,
+                    kind: note.kind,
+                    message: note.message,
+                    to: self.candidates[i].model_ref.to_string(),
+                });
+            }
             let cand = self.candidates[i].clone();
             let client = &self.clients[i];
             if *announced != Some(i) {
@@ -475,6 +505,7 @@ impl Agent {
             match client.stream_chat(&request, &mut forward).await {
                 Ok(resp) => {
                     self.active = i;
+                    self.health.succeeded(&cand.model_ref.to_string());
                     return Ok((resp, cand));
                 }
                 Err(LlmError::ContextOverflow { .. }) if !overflow_retried => {
@@ -486,6 +517,10 @@ impl Agent {
                     }
                 }
                 Err(e) if e.should_fall_back() => {
+                    if health::counts(&e) {
+                        self.health
+                            .failed(&cand.model_ref.to_string(), e.kind(), now_ms());
+                    }
                     let note = FallbackNote {
                         model: cand.model_ref.to_string(),
                         kind: e.kind(),

@@ -11,6 +11,7 @@ use openclaw_models::{Catalog, ModelRefError, Selection};
 use openclaw_sandbox::SandboxMode;
 
 use crate::exec::{ExecAsk, ExecPolicy, ExecSecurity};
+use crate::health::ModelHealth;
 use crate::runner::{resolve_candidates, Agent};
 use crate::tools::Approver;
 use crate::workspace::Workspace;
@@ -58,10 +59,13 @@ pub fn assemble_agent(
     })?;
     let exec = exec_policy(&config.tools.exec);
     notes.extend(sandbox_note(&exec));
-    Ok(Assembled {
-        agent: Agent::new(candidates, workspace, exec, approver),
-        notes,
-    })
+    let mut agent = Agent::new(candidates, workspace, exec, approver);
+    agent.health = ModelHealth::at(
+        paths
+            .agent_dir(openclaw_config::DEFAULT_AGENT_ID)
+            .join(crate::health::HEALTH_FILE),
+    );
+    Ok(Assembled { agent, notes })
 }
 
 /// `agents.defaults.workspace` (with `~/` expanded), else `<state>/workspace`.

@@ -205,6 +205,16 @@ impl Printer {
                 kind,
                 message,
                 to,
+            } if kind == "cooldown" => self.note(format!(
+                "{}: {from} skipped (cooldown: {}); using {to}",
+                paint(output::WARN, "fallback"),
+                message.lines().next().unwrap_or("")
+            )),
+            AgentEvent::FallingBack {
+                from,
+                kind,
+                message,
+                to,
             } => self.note(format!(
                 "{}: {from} failed ({kind}): {}; falling back to {to}",
                 paint(output::WARN, "fallback"),

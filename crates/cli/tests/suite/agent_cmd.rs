@@ -134,7 +134,19 @@ fn fallback_is_announced_and_the_answering_model_named() {
     assert_eq!(out["model"], "ollama/qwen3:8b");
     assert_eq!(out["fallbacks"][0]["model"], "lmstudio/gone");
     assert_eq!(out["fallbacks"][0]["kind"], "connect");
+    // The failure started a cooldown: the next turn skips the primary at once and says so.
     let text = env.ok(&["agent", "-m", "hi"]);
+    assert!(
+        text.stderr
+            .contains("fallback: lmstudio/gone skipped (cooldown: failed 1 time(s) in a row recently (last: connect)")
+            && text.stderr.contains("using ollama/qwen3:8b"),
+        "{}",
+        text.stderr
+    );
+    // Without the memory (a fresh state dir), the failure itself is announced.
+    let fresh = env_with(&server);
+    fresh.write_config(&env.read_config());
+    let text = fresh.ok(&["agent", "-m", "hi"]);
     assert!(
         text.stderr
             .contains("fallback: lmstudio/gone failed (connect)")

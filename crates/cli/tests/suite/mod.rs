@@ -12,6 +12,7 @@ mod faults;
 mod gateway_cmd;
 mod gateway_faults;
 mod kill_loops;
+mod model_health;
 mod models_cmd;
 mod onboard_cmd;
 mod pull_cmd;
