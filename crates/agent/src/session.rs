@@ -72,6 +72,8 @@ pub enum Entry {
 pub enum SessionError {
     #[error("invalid session id `{0}`: use letters, digits, `.`, `_` and `-` (at most 128)")]
     BadId(String),
+    #[error("session `{0}` is in use by another running agent; wait for its turn to end, or use another session id")]
+    Busy(String),
     #[error("cannot open the transcript {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -129,16 +131,24 @@ impl Session {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let existing = match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io(e)),
-        };
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(io)?;
+        // One writer per session, across processes (CLI runs, the gateway): two agents on one
+        // transcript would interleave their turns. The kernel drops the lock with its holder,
+        // so a crash never leaves a session stuck.
+        lock_exclusive(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => SessionError::Busy(id.to_string()),
+            _ => io(e),
+        })?;
+        // Read after the lock: what the previous writer left is complete.
+        let existing = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(e)),
+        };
         let mut session = Session {
             id: id.to_string(),
             path: path.clone(),
@@ -160,6 +170,19 @@ impl Session {
                 // A torn last line: start the next entry on a line of its own.
                 if !bytes.ends_with(b"\n") {
                     file.write_all(b"\n").map_err(io)?;
+                }
+                // A turn that was killed or interrupted during its tools: every call it made
+                // gets a result, so the next request to a model is a valid conversation.
+                for (call_id, tool_name) in session.unanswered_tail_calls() {
+                    session
+                        .append(Entry::ToolResult {
+                            tool_call_id: call_id,
+                            tool_name,
+                            content: INTERRUPTED.into(),
+                            is_error: true,
+                            ts: now_ms(),
+                        })
+                        .map_err(io)?;
                 }
             }
             _ => session
@@ -218,14 +241,44 @@ impl Session {
             } => Some((summary.clone(), *replaced)),
             _ => None,
         });
-        match last_compaction {
+        let convo = match last_compaction {
             None => convo,
             Some((summary, replaced)) => {
+                // Never past the newest user message, whatever the entry says.
+                let newest_user = convo
+                    .iter()
+                    .rposition(|m| m.role == Role::User)
+                    .unwrap_or(convo.len());
                 let mut out = vec![summary_message(&summary)];
-                out.extend(convo.into_iter().skip(replaced));
+                out.extend(convo.into_iter().skip(replaced.min(newest_user)));
                 out
             }
-        }
+        };
+        answer_every_call(convo)
+    }
+
+    /// Tool calls of the last assistant message that have no result in the transcript.
+    fn unanswered_tail_calls(&self) -> Vec<(String, String)> {
+        let Some(last_call) = self.entries.iter().rposition(|e| {
+            matches!(e, Entry::Message { role: Role::Assistant, tool_calls, .. } if !tool_calls.is_empty())
+        }) else {
+            return Vec::new();
+        };
+        let Entry::Message { tool_calls, .. } = &self.entries[last_call] else {
+            return Vec::new();
+        };
+        let answered: std::collections::HashSet<&str> = self.entries[last_call..]
+            .iter()
+            .filter_map(|e| match e {
+                Entry::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        tool_calls
+            .iter()
+            .filter(|c| !answered.contains(c.id.as_str()))
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect()
     }
 
     /// Number of conversation messages (what `Compaction::replaced` counts).
@@ -254,6 +307,63 @@ impl Session {
             .iter()
             .filter(|e| matches!(e, Entry::Compaction { .. }))
             .count()
+    }
+}
+
+/// The result recorded for a tool call whose turn was interrupted before it had one.
+pub const INTERRUPTED: &str =
+    "interrupted: this tool call did not finish (the turn was stopped before it had a result)";
+
+/// A conversation every model accepts: each assistant tool call followed by exactly one result
+/// (a missing one stands in as interrupted), and no result without its call.
+fn answer_every_call(convo: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::with_capacity(convo.len());
+    let mut open: Vec<(String, String)> = Vec::new();
+    let close = |out: &mut Vec<ChatMessage>, open: &mut Vec<(String, String)>| {
+        for (id, name) in open.drain(..) {
+            out.push(ChatMessage {
+                role: Role::Tool,
+                content: INTERRUPTED.into(),
+                tool_calls: Vec::new(),
+                tool_call_id: Some(id),
+                tool_name: Some(name),
+            });
+        }
+    };
+    for m in convo {
+        if m.role == Role::Tool {
+            let id = m.tool_call_id.clone().unwrap_or_default();
+            match open.iter().position(|(open_id, _)| *open_id == id) {
+                Some(i) => {
+                    open.remove(i);
+                    out.push(m);
+                }
+                None => {} // a result without its call (cut by a compaction): left out
+            }
+            continue;
+        }
+        close(&mut out, &mut open);
+        if m.role == Role::Assistant {
+            open = m
+                .tool_calls
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect();
+        }
+        out.push(m);
+    }
+    close(&mut out, &mut open);
+    out
+}
+
+/// An exclusive, non-blocking `flock` on `file`.
+fn lock_exclusive(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -355,6 +465,114 @@ mod tests {
         assert!(h[0].content.contains("talked about one"));
         assert_eq!(h[1], ChatMessage::user("two"));
         assert_eq!(s.compactions(), 1);
+    }
+
+    fn assistant_calling(ids: &[&str]) -> Entry {
+        Entry::Message {
+            role: Role::Assistant,
+            content: String::new(),
+            tool_calls: ids
+                .iter()
+                .map(|id| ToolCall {
+                    id: id.to_string(),
+                    name: "exec".into(),
+                    arguments: serde_json::json!({}),
+                    raw_arguments: "{}".into(),
+                    arguments_error: None,
+                })
+                .collect(),
+            thinking: None,
+            model: None,
+            ts: 1,
+        }
+    }
+
+    fn result(id: &str) -> Entry {
+        Entry::ToolResult {
+            tool_call_id: id.into(),
+            tool_name: "exec".into(),
+            content: "ok".into(),
+            is_error: false,
+            ts: 1,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_turn_is_repaired_on_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Session::open(dir.path(), "i", dir.path()).unwrap();
+        s.append(user("run two things")).unwrap();
+        s.append(assistant_calling(&["a", "b"])).unwrap();
+        s.append(result("a")).unwrap();
+        drop(s); // killed while `b` ran
+        let s = Session::open(dir.path(), "i", dir.path()).unwrap();
+        let h = s.history();
+        let tools: Vec<_> = h.iter().filter(|m| m.role == Role::Tool).collect();
+        assert_eq!(tools.len(), 2);
+        assert_eq!(tools[1].tool_call_id.as_deref(), Some("b"));
+        assert_eq!(tools[1].content, INTERRUPTED);
+        // Written to the transcript, once.
+        drop(s);
+        let s = Session::open(dir.path(), "i", dir.path()).unwrap();
+        let interrupted = s
+            .entries()
+            .iter()
+            .filter(|e| matches!(e, Entry::ToolResult { content, .. } if content == INTERRUPTED))
+            .count();
+        assert_eq!(interrupted, 1);
+    }
+
+    #[test]
+    fn history_answers_every_call_and_drops_orphan_results() {
+        let convo = vec![
+            ChatMessage::user("u"),
+            ChatMessage {
+                role: Role::Tool,
+                content: "orphan".into(),
+                tool_calls: vec![],
+                tool_call_id: Some("zzz".into()),
+                tool_name: Some("exec".into()),
+            },
+        ];
+        let fixed = answer_every_call(convo);
+        assert_eq!(fixed, vec![ChatMessage::user("u")]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Session::open(dir.path(), "h", dir.path()).unwrap();
+        s.append(user("u1")).unwrap();
+        s.append(assistant_calling(&["x"])).unwrap();
+        s.append(user("u2")).unwrap(); // an old transcript with a missing result mid-way
+        let h = s.history();
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[2].role, Role::Tool);
+        assert_eq!(h[3], ChatMessage::user("u2"));
+    }
+
+    #[test]
+    fn a_compaction_never_hides_the_newest_user_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Session::open(dir.path(), "k", dir.path()).unwrap();
+        s.append(user("old")).unwrap();
+        s.append(user("newest")).unwrap();
+        s.append(Entry::Compaction {
+            summary: "sum".into(),
+            replaced: 99,
+            ts: 1,
+        })
+        .unwrap();
+        let h = s.history();
+        assert_eq!(h.last(), Some(&ChatMessage::user("newest")));
+    }
+
+    #[test]
+    fn one_writer_per_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Session::open(dir.path(), "w", dir.path()).unwrap();
+        assert!(matches!(
+            Session::open(dir.path(), "w", dir.path()),
+            Err(SessionError::Busy(_))
+        ));
+        drop(first);
+        Session::open(dir.path(), "w", dir.path()).unwrap();
     }
 
     #[test]

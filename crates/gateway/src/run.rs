@@ -480,6 +480,10 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
         agent.workspace.root(),
     ) {
         Ok(s) => s,
+        // Another process (a CLI run) holds the transcript.
+        Err(openclaw_agent::SessionError::Busy(id)) => {
+            return failed(GatewayError::SessionBusy(id))
+        }
         Err(e) => return failed(GatewayError::BadRequest(e.to_string())),
     };
     if session.message_count() == 0 {
