@@ -3,6 +3,10 @@
 //! Read-only and forgiving, like the CLI's reader: a torn last line (a crash mid-write) or a
 //! line from a newer version is skipped, never fatal; a missing session is `not_found`, and
 //! nothing here creates a file.
+//!
+//! Memory per request does not grow with the transcript: the history is read backward from the
+//! end, up to [`HISTORY_MESSAGES`] messages and [`HISTORY_BYTES`] bytes; the list reads each
+//! file's head for the title and counts messages while streaming through it.
 
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -18,6 +22,16 @@ use crate::run::valid_session_id;
 const TITLE_CHARS: usize = 80;
 /// Sessions listed at most (newest first).
 const MAX_LISTED: usize = 500;
+/// Messages `chat.history` returns at most (the newest).
+pub const HISTORY_MESSAGES: usize = 500;
+/// Bytes of transcript `chat.history` reads at most, from the end.
+pub const HISTORY_BYTES: u64 = 8 * 1024 * 1024;
+/// A line longer than this is left out of the history (a huge tool result, say).
+const MAX_LINE: usize = 1024 * 1024;
+/// Bytes of a transcript's head searched for its title.
+const TITLE_HEAD: u64 = 64 * 1024;
+/// Read size of the streaming readers.
+const CHUNK: usize = 64 * 1024;
 
 /// `sessions.list`: `{sessions: [{sessionId, title, updatedAt, messages}]}`, newest first.
 pub fn list_sessions(dir: &Path) -> Value {
@@ -49,8 +63,8 @@ pub fn list_sessions(dir: &Path) -> Value {
     let sessions: Vec<Value> = found
         .into_iter()
         .map(|(updated, id, path)| {
-            let entries = read_entries(&path).unwrap_or_default();
-            let title = entries
+            let title = head_entries(&path, TITLE_HEAD)
+                .unwrap_or_default()
                 .iter()
                 .find_map(|e| match e {
                     Entry::Message {
@@ -61,10 +75,7 @@ pub fn list_sessions(dir: &Path) -> Value {
                     _ => None,
                 })
                 .unwrap_or_default();
-            let messages = entries
-                .iter()
-                .filter(|e| history_message(e).is_some())
-                .count();
+            let messages = count_messages(&path).unwrap_or(0);
             json!({"sessionId": id, "title": title, "updatedAt": updated, "messages": messages})
         })
         .collect();
@@ -79,28 +90,145 @@ pub fn session_history(dir: &Path, session_id: &str) -> Result<Value, GatewayErr
         )));
     }
     let path = dir.join(format!("{session_id}.jsonl"));
-    let entries = read_entries(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            GatewayError::NotFound {
-                what: "session",
-                id: session_id.to_string(),
+    let (entries, truncated) =
+        tail_entries(&path, HISTORY_MESSAGES, HISTORY_BYTES).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                GatewayError::NotFound {
+                    what: "session",
+                    id: session_id.to_string(),
+                }
+            } else {
+                GatewayError::Internal(format!("cannot read {}: {e}", path.display()))
             }
-        } else {
-            GatewayError::Internal(format!("cannot read {}: {e}", path.display()))
-        }
-    })?;
+        })?;
     let messages: Vec<Value> = entries.iter().filter_map(history_message).collect();
-    Ok(json!({ "sessionId": session_id, "messages": messages }))
+    let mut out = json!({ "sessionId": session_id, "messages": messages });
+    if truncated {
+        out["truncated"] = json!(true);
+    }
+    Ok(out)
 }
 
-/// The entries of a transcript, skipping lines that do not parse.
-fn read_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
-    let bytes = std::fs::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes)
+/// The entries in the first `max_bytes` of a transcript (a line cut there is left out).
+fn head_entries(path: &Path, max_bytes: u64) -> std::io::Result<Vec<Entry>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(max_bytes)
+        .read_to_end(&mut head)?;
+    let complete = head.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    Ok(String::from_utf8_lossy(&head[..complete])
         .lines()
-        .filter(|l| !l.trim().is_empty())
         .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
         .collect())
+}
+
+/// Conversation entries (messages and tool results) in a transcript, counted while streaming
+/// through it: lines that start like one.
+fn count_messages(path: &Path) -> std::io::Result<usize> {
+    use std::io::Read;
+    const STARTS: [&[u8]; 2] = [b"{\"type\":\"message\"", b"{\"type\":\"tool_result\""];
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    // The start of the current line, kept until it is long enough to decide.
+    let mut line_start: Vec<u8> = Vec::with_capacity(32);
+    let mut at_line_start = true;
+    let mut count = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                at_line_start = true;
+                line_start.clear();
+                continue;
+            }
+            if at_line_start {
+                line_start.push(b);
+                if let Some(prefix) = STARTS.iter().find(|p| p.len() == line_start.len()) {
+                    if line_start == *prefix {
+                        count += 1;
+                        at_line_start = false;
+                    }
+                }
+                if line_start.len() >= STARTS.iter().map(|p| p.len()).max().unwrap_or(0) {
+                    at_line_start = false;
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// The newest entries of a transcript, read backward from its end: at most `max_entries`
+/// conversation entries and `max_bytes` bytes. Also says whether older ones were left.
+fn tail_entries(
+    path: &Path,
+    max_entries: usize,
+    max_bytes: u64,
+) -> std::io::Result<(Vec<Entry>, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let floor = size.saturating_sub(max_bytes);
+    let mut pos = size;
+    // Bytes after the last newline seen so far (a line being assembled right to left).
+    let mut pending: Vec<u8> = Vec::new();
+    let mut skipping = false; // the current line is too long: dropped
+    let mut newest_first: Vec<Entry> = Vec::new();
+    let mut conversation = 0;
+    let mut buf = vec![0u8; CHUNK];
+    let take_line = |line: &[u8], out: &mut Vec<Entry>, conversation: &mut usize| {
+        if let Ok(entry) = serde_json::from_slice::<Entry>(line) {
+            if history_message(&entry).is_some() {
+                *conversation += 1;
+            }
+            out.push(entry);
+        }
+    };
+    while pos > floor && conversation < max_entries {
+        let len = ((pos - floor) as usize).min(CHUNK);
+        pos -= len as u64;
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut buf[..len])?;
+        let mut end = len;
+        while let Some(nl) = buf[..end].iter().rposition(|b| *b == b'\n') {
+            if !skipping {
+                let mut line = buf[nl + 1..end].to_vec();
+                line.extend_from_slice(&pending);
+                if !line.is_empty() {
+                    take_line(&line, &mut newest_first, &mut conversation);
+                }
+            }
+            pending.clear();
+            skipping = false;
+            end = nl;
+            if conversation >= max_entries {
+                break;
+            }
+        }
+        if conversation >= max_entries {
+            break;
+        }
+        if !skipping {
+            let mut joined = buf[..end].to_vec();
+            joined.extend_from_slice(&pending);
+            pending = joined;
+            if pending.len() > MAX_LINE {
+                pending.clear();
+                skipping = true;
+            }
+        }
+    }
+    // The first line of the file has no newline before it.
+    if pos == 0 && !skipping && !pending.is_empty() && conversation < max_entries {
+        take_line(&pending, &mut newest_first, &mut conversation);
+    }
+    let truncated = pos > 0 || conversation >= max_entries;
+    newest_first.reverse();
+    Ok((newest_first, truncated))
 }
 
 /// One transcript entry as the page shows it; `None` for bookkeeping entries.
@@ -231,5 +359,73 @@ mod tests {
             .as_array()
             .unwrap()
             .is_empty());
+    }
+
+    fn message_line(i: usize) -> String {
+        let e = Entry::Message {
+            role: if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            },
+            content: format!("m{i}"),
+            tool_calls: vec![],
+            thinking: None,
+            model: None,
+            ts: i as u64,
+        };
+        format!("{}\n", serde_json::to_string(&e).unwrap())
+    }
+
+    #[test]
+    fn history_is_read_from_the_end_in_bounded_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        // 1 GB of transcript without a line break (sparse: no disk used), then real lines, one
+        // of them longer than a line may be.
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(1 << 30).unwrap();
+        drop(f);
+        let mut tail = String::from("\n");
+        for i in 0..700 {
+            tail.push_str(&message_line(i));
+            if i == 650 {
+                let huge = Entry::ToolResult {
+                    tool_call_id: "c".into(),
+                    tool_name: "read".into(),
+                    content: "x".repeat(2 * MAX_LINE),
+                    is_error: false,
+                    ts: 1,
+                };
+                tail.push_str(&serde_json::to_string(&huge).unwrap());
+                tail.push('\n');
+            }
+        }
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(tail.as_bytes())
+            .unwrap();
+        let h = session_history(dir.path(), "big").unwrap();
+        let messages = h["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), HISTORY_MESSAGES);
+        assert_eq!(messages.last().unwrap()["content"], "m699");
+        assert_eq!(messages[0]["content"], "m200");
+        assert!(
+            messages.iter().all(|m| m["role"] != "tool"),
+            "the huge line is left out"
+        );
+        assert_eq!(h["truncated"], true);
+
+        // A small transcript comes back whole, first line included.
+        let small = dir.path().join("small.jsonl");
+        std::fs::write(&small, (0..3).map(message_line).collect::<String>()).unwrap();
+        let h = session_history(dir.path(), "small").unwrap();
+        assert_eq!(h["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(h["messages"][0]["content"], "m0");
+        assert!(h.get("truncated").is_none());
+        assert_eq!(count_messages(&small).unwrap(), 3);
     }
 }

@@ -116,9 +116,10 @@ fn killing_the_agent_never_tears_the_transcript() {
         }
         grew += u32::from(!added.is_empty());
         previous = now;
+        // A guard against a hang, not a timing goal: far above a loaded machine's pace.
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "too slow: {i} runs in {:?}",
+            started.elapsed() < Duration::from_secs(300),
+            "hung? {i} runs in {:?}",
             started.elapsed()
         );
     }
@@ -134,7 +135,24 @@ fn killing_the_agent_never_tears_the_transcript() {
         started.elapsed(),
         session.entries().len()
     );
-    // And the session still works.
+    // A valid conversation for the next request: every tool call answered, right after it
+    // (the kills that landed during a tool were repaired when the session was opened).
+    let history = session.history();
+    for (i, m) in history.iter().enumerate() {
+        let ids: Vec<&str> = m.tool_calls.iter().map(|c| c.id.as_str()).collect();
+        let results: Vec<&str> = history[i + 1..]
+            .iter()
+            .take_while(|r| r.role == openclaw_llm::Role::Tool)
+            .filter_map(|r| r.tool_call_id.as_deref())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            results.len(),
+            "message {i}: calls {ids:?}, results {results:?}"
+        );
+    }
+    drop(session); // one writer per session: the test's own reader lets go first
+                   // And the session still works.
     server.add_model(agent_model());
     env.ok(&[
         "agent",
@@ -226,9 +244,10 @@ fn killing_doctor_fix_never_breaks_the_auth_profiles() {
             .filter(|n| n != "auth-profiles.json" && !n.starts_with("auth-profiles.json.tmp-"))
             .collect();
         assert!(stray.is_empty(), "run {i}: {stray:?}");
+        // A guard against a hang, not a timing goal: far above a loaded machine's pace.
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "too slow: {i} runs in {:?}",
+            started.elapsed() < Duration::from_secs(300),
+            "hung? {i} runs in {:?}",
             started.elapsed()
         );
     }
