@@ -38,10 +38,10 @@ impl AuthProfiles {
                     root: json!({"version": 1, "profiles": {}}),
                 })
             }
-            Err(source) => {
+            Err(error) => {
                 return Err(ConfigError::Read {
                     path: path.to_path_buf(),
-                    source,
+                    error,
                 })
             }
         };

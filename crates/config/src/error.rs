@@ -42,15 +42,29 @@ impl fmt::Display for Diagnostic {
 /// Everything that can go wrong reading, checking or writing OpenClaw's files.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", path.display())]
+    // `error`, not `source`: the message says it once (a `source` would be printed again by
+    // every report that walks the chain).
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot write {}: {source}\n  hint: check that the directory exists and is writable", path.display())]
+    #[error("cannot write {}: {error}\n  hint: check that the directory exists and is writable", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    #[error("{} is {what}, not a regular file\n  hint: point OPENCLAW_CONFIG_PATH at a JSON5 file", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error("{} is too large for a config file ({size} bytes; at most {max})", path.display())]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
+    #[error(
+        "{origin}:{line}:{column}: the file is not valid UTF-8 here\n  hint: save it as UTF-8"
+    )]
+    NotUtf8 {
+        origin: String,
+        line: usize,
+        column: usize,
     },
     #[error("{origin}:{line}:{column}: invalid JSON5: {message}")]
     Syntax {
@@ -96,9 +110,17 @@ fn render_invalid(origin: &str, diagnostics: &[Diagnostic]) -> String {
         errors.len(),
         if errors.len() == 1 { "" } else { "s" }
     );
-    for d in errors {
+    // A broken file can hold thousands of errors: the first ones say what to fix.
+    const SHOWN: usize = 20;
+    for d in errors.iter().take(SHOWN) {
         out.push_str("\n  ");
         out.push_str(&d.to_string().replace('\n', "\n  "));
+    }
+    if errors.len() > SHOWN {
+        out.push_str(&format!(
+            "\n  … and {} more (fix these first)",
+            errors.len() - SHOWN
+        ));
     }
     out
 }

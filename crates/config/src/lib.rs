@@ -10,6 +10,7 @@ pub mod edit;
 mod env_subst;
 mod error;
 mod paths;
+mod read;
 pub mod schema;
 mod store;
 mod types;
@@ -20,6 +21,7 @@ pub use edit::{parse_cli_value, ConfigPath};
 pub use env_subst::{substitute, EnvLookup};
 pub use error::{ConfigError, Diagnostic, Severity};
 pub use paths::{StatePaths, DEFAULT_AGENT_ID};
+pub use read::{read_text, MAX_CONFIG_BYTES};
 pub use store::write_atomic;
 pub use types::*;
 
@@ -39,15 +41,9 @@ pub struct LoadedConfig {
 
 /// Loads the config at `path`; a missing file is an empty config.
 pub fn load(path: &Path, env: EnvLookup<'_>) -> Result<LoadedConfig, ConfigError> {
-    let (text, exists) = match std::fs::read_to_string(path) {
-        Ok(text) => (text, true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let (text, exists) = match read::read_text(path)? {
+        Some(text) => (text, true),
+        None => (String::new(), false),
     };
     let checked = check(&text, &path.display().to_string(), Some(env))?;
     Ok(LoadedConfig {
@@ -114,30 +110,37 @@ pub fn check(text: &str, origin: &str, env: Option<EnvLookup<'_>>) -> Result<Che
 }
 
 /// An open config file being edited by `openclaw config set/unset` and friends.
-#[derive(Debug, Clone)]
+///
+/// Opening takes the file's edit lock and holds it until the editor is dropped, so concurrent
+/// edits (of different keys, say) happen one after another, each on a fresh read: lock →
+/// read → edit → write a temp file → fsync → rename. A symlinked config (a dotfiles repo) is
+/// edited where it points, and stays a symlink.
+#[derive(Debug)]
 pub struct ConfigEditor {
+    /// The file written: the config path with symlinks resolved.
     path: PathBuf,
+    /// The path as the user named it, for messages.
+    shown: PathBuf,
     document: Document,
+    _lock: Option<std::fs::File>,
 }
 
 impl ConfigEditor {
     /// Opens (or starts) the file; it must parse, but need not be valid yet, so that
     /// `config set`/`unset` can repair an invalid file.
     pub fn open(path: &Path) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        };
+        let target = resolve_symlinks(path);
+        let lock = store::lock(&target).map_err(|error| ConfigError::Write {
+            path: target.clone(),
+            error,
+        })?;
+        let text = read::read_text(&target)?.unwrap_or_default();
         let document = Document::parse(text, &path.display().to_string())?;
         Ok(Self {
-            path: path.to_path_buf(),
+            path: target,
+            shown: path.to_path_buf(),
             document,
+            _lock: Some(lock),
         })
     }
 
@@ -154,24 +157,46 @@ impl ConfigEditor {
     /// Sets `path` to `value` in memory.
     pub fn set(&mut self, path: &ConfigPath, value: &serde_json::Value) -> Result<(), ConfigError> {
         let text = edit::set(&self.document, path, value)?;
-        self.document = Document::parse(text, &self.path.display().to_string())?;
+        self.document = Document::parse(text, &self.shown.display().to_string())?;
         Ok(())
     }
 
     /// Removes `path` in memory.
     pub fn unset(&mut self, path: &ConfigPath) -> Result<(), ConfigError> {
         let text = edit::unset(&self.document, path)?;
-        self.document = Document::parse(text, &self.path.display().to_string())?;
+        self.document = Document::parse(text, &self.shown.display().to_string())?;
         Ok(())
     }
 
     /// Validates the edited text and, only if it is valid, writes it atomically, keeping the
     /// previous file as `openclaw.json.bak`. Returns the warnings of the new text.
     pub fn save(&self) -> Result<Vec<Diagnostic>, ConfigError> {
-        let checked = check(self.document.text(), &self.path.display().to_string(), None)?;
+        let checked = check(
+            self.document.text(),
+            &self.shown.display().to_string(),
+            None,
+        )?;
         write_atomic(&self.path, self.document.text(), true)?;
         Ok(checked.warnings)
     }
+}
+
+/// `path` with every symlink along it resolved (as far as they lead somewhere that exists), so
+/// that a write replaces the file a symlink points to rather than the symlink.
+fn resolve_symlinks(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&current) {
+            Ok(target) => {
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Err(_) => return current,
+        }
+    }
+    current
 }
 
 #[cfg(test)]

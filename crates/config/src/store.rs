@@ -13,9 +13,9 @@ use crate::ConfigError;
 /// Replaces `path` with `contents` atomically; keeps the old file as `<path>.bak` when asked.
 /// New files are created with mode 0600 (they may hold keys); existing modes are kept.
 pub fn write_atomic(path: &Path, contents: &str, keep_backup: bool) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+    let err = |error| ConfigError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let dir = path
         .parent()
@@ -46,6 +46,30 @@ pub fn write_atomic(path: &Path, contents: &str, keep_backup: bool) -> Result<()
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// An exclusive lock for editing `path`, held until the returned handle is dropped: a `flock`
+/// on the directory that holds it (no lock file is left beside the user's config; the file
+/// itself cannot carry the lock, since every write replaces it by a rename). The kernel
+/// releases it when its holder dies, so a crash never leaves it stuck.
+pub(crate) fn lock(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let handle = fs::File::open(dir)?;
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(handle);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
 }
 
 /// Removes `<name>.tmp-<pid>` / `<name>.bak.tmp-<pid>` left by writers that were killed: those

@@ -4,6 +4,7 @@ mod agent_cmd;
 mod bounded_tools;
 mod completions_cmd;
 mod config_cmd;
+mod config_safety;
 mod crash_safety;
 mod discovery;
 mod doctor_cmd;
