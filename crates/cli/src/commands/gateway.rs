@@ -3,8 +3,11 @@
 //!
 //! Start-up does as little as possible before listening (config, token, bind — no model
 //! discovery, which the gateway runs lazily on first use), so `listening on …` appears within
-//! milliseconds. A running gateway records its pid and port in `<state>/gateway/gateway.json`
-//! for `status` and `stop`.
+//! milliseconds. Each running gateway records its pid and address in
+//! `<state>/gateway/gateway-<port>.json` and holds a lock on `gateway-<port>.lock` for as long
+//! as it runs, so `status` and `stop` see every instance of the state dir, a record whose
+//! holder died is recognised as stale, and a second start on the same port is refused with a
+//! message that names the first.
 
 use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -36,9 +39,9 @@ pub fn run(ctx: &Context, args: GatewayArgs) -> Result<ExitCode> {
     }
 }
 
-/// `<state>/gateway/gateway.json`.
-fn run_file(ctx: &Context) -> PathBuf {
-    gateway_dir(&ctx.paths).join("gateway.json")
+/// `<state>/gateway/`: where running gateways record themselves.
+fn run_dir(ctx: &Context) -> PathBuf {
+    gateway_dir(&ctx.paths)
 }
 
 fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
@@ -67,11 +70,21 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // A fixed port is claimed before binding, so a second start says which gateway has it.
+        let early = match addr.port() {
+            0 => None,
+            port => Some(RunRecord::claim(&run_dir(ctx), port)?),
+        };
         let listener = openclaw_gateway::bind(addr).await?;
         let local = listener.local_addr()?;
-        eprintln!("listening on http://{local}");
+        let lock = match early {
+            Some(lock) => lock,
+            None => RunRecord::claim(&run_dir(ctx), local.port())?,
+        };
+        // Recorded before it is announced: once "listening" shows, `status` sees it.
+        let record = RunRecord::write(&run_dir(ctx), local, lock)?;
+        eprintln!("listening on {}", base_url(local));
         announce(ctx, local, &auth);
-        let record = RunRecord::write(&run_file(ctx), local)?;
         let state = AppState::new(GatewayOptions {
             config: loaded.config.clone(),
             paths: ctx.paths.clone(),
@@ -130,16 +143,31 @@ fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedA
     }
 }
 
-/// `http://127.0.0.1:PORT/` for loopback and "every interface" binds, else the address.
+/// `http://HOST:PORT/` for the page: the bound address itself, an IPv6 one in brackets; for
+/// an "every interface" bind, the loopback address of that family.
 fn page_url(local: SocketAddr) -> String {
-    let ip = if local.ip().is_unspecified() || local.ip().is_loopback() {
-        "127.0.0.1".to_string()
-    } else if local.is_ipv6() {
-        format!("[{}]", local.ip())
-    } else {
-        local.ip().to_string()
-    };
-    format!("http://{ip}:{}/", local.port())
+    format!("{}/", base_url(local))
+}
+
+/// `http://HOST:PORT` of [`reachable`]`(local)`.
+fn base_url(local: SocketAddr) -> String {
+    match reachable(local) {
+        SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+    }
+}
+
+/// Where a client on this machine reaches a gateway bound to `local`.
+fn reachable(local: SocketAddr) -> SocketAddr {
+    match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], local.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, local.port()))
+        }
+        _ => local,
+    }
 }
 
 /// `gateway.controlUi.allowedOrigins`, read from the document (the typed config does not
@@ -213,17 +241,64 @@ async fn wait_for_signal() {
     }
 }
 
-/// The pid/port file of a running gateway; removed when it stops.
+/// The record of a running gateway, `gateway-<port>.json`, with the lock that says it is alive;
+/// removed when it stops.
 struct RunRecord {
     path: PathBuf,
+    _lock: std::fs::File,
+}
+
+fn record_path(dir: &Path, port: u16) -> PathBuf {
+    dir.join(format!("gateway-{port}.json"))
+}
+
+fn lock_path(dir: &Path, port: u16) -> PathBuf {
+    dir.join(format!("gateway-{port}.lock"))
+}
+
+/// Tries an exclusive, non-blocking lock on `file`.
+fn try_lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 impl RunRecord {
-    fn write(path: &Path, local: SocketAddr) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            settings::create_private_dir(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+    /// Takes the lock of `port` in this state dir, or says which gateway holds it.
+    fn claim(dir: &Path, port: u16) -> Result<std::fs::File> {
+        settings::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = lock_path(dir, port);
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("cannot open {}", path.display()))?
+        };
+        match try_lock(&file) {
+            Ok(()) => Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let who = read_record(&record_path(dir, port))
+                    .map(|r| format!(" (pid {}, {})", r.pid, r.url))
+                    .unwrap_or_default();
+                bail!(
+                    "a gateway of this state dir already runs on port {port}{who}\n  hint: `openclaw gateway status` shows it, `openclaw gateway stop` stops it; or start this one with another `--port`"
+                )
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
         }
+    }
+
+    fn write(dir: &Path, local: SocketAddr, lock: std::fs::File) -> Result<Self> {
+        let path = record_path(dir, local.port());
         let body = json!({
             "pid": std::process::id(),
             "port": local.port(),
@@ -235,13 +310,11 @@ impl RunRecord {
         let mut file = settings::private_file(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         file.write_all(format!("{body:#}\n").as_bytes())?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-        })
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self { path, _lock: lock })
     }
 
-    /// Removes the file if it is still ours (another gateway may have started since).
+    /// Removes the record (the lock goes with the process).
     fn remove(self) {
         if read_record(&self.path).is_some_and(|r| r.pid == std::process::id()) {
             let _ = std::fs::remove_file(&self.path);
@@ -249,7 +322,7 @@ impl RunRecord {
     }
 }
 
-/// What `gateway.json` says.
+/// What a gateway's record says.
 struct Recorded {
     pid: u32,
     port: u16,
@@ -265,6 +338,46 @@ fn read_record(path: &Path) -> Option<Recorded> {
         bind: v.get("bind")?.as_str()?.to_string(),
         url: v.get("url")?.as_str()?.to_string(),
     })
+}
+
+/// Every gateway of this state dir that is running now, by port. A record whose lock nobody
+/// holds is left from a gateway that died: it is removed on the way.
+fn running_gateways(dir: &Path) -> Vec<Recorded> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(port) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("gateway-"))
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        let alive = match std::fs::OpenOptions::new()
+            .write(true)
+            .open(lock_path(dir, port))
+        {
+            Ok(lock) => match try_lock(&lock) {
+                Ok(()) => false,
+                Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+            },
+            Err(_) => false,
+        };
+        match read_record(&entry.path()) {
+            Some(r) if alive && gateway_alive(r.pid) => found.push(r),
+            _ if !alive => {
+                let _ = std::fs::remove_file(entry.path());
+                let _ = std::fs::remove_file(lock_path(dir, port));
+            }
+            _ => {}
+        }
+    }
+    found.sort_by_key(|r| r.port);
+    found
 }
 
 /// Whether `pid` is a live gateway process (not a recycled pid).
@@ -287,14 +400,22 @@ fn gateway_alive(pid: u32) -> bool {
 }
 
 /// `GET /health` on loopback, by hand (a few bytes of HTTP/1.1).
-fn health(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+fn health(r: &Recorded) -> bool {
+    let Some(addr) = r
+        .bind
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| reachable(SocketAddr::new(ip, r.port)))
+    else {
+        return false;
+    };
+    let host = base_url(addr);
+    let host = host.trim_start_matches("http://");
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request =
-        format!("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
@@ -304,11 +425,12 @@ fn health(port: u16) -> bool {
 }
 
 fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
-    let path = run_file(ctx);
-    let record = read_record(&path).filter(|r| gateway_alive(r.pid));
-    let Some(r) = record else {
+    let running = running_gateways(&run_dir(ctx));
+    if running.is_empty() {
         if as_json {
-            output::out(serde_json::to_string_pretty(&json!({"running": false}))?);
+            output::out(serde_json::to_string_pretty(
+                &json!({"running": false, "instances": []}),
+            )?);
         } else {
             eprintln!(
                 "no gateway is running for {} (start one with `openclaw gateway`)",
@@ -316,70 +438,94 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
             );
         }
         return Ok(ExitCode::from(NOT_RUNNING));
-    };
-    let healthy = health(r.port);
+    }
     let token = std::fs::read_to_string(settings::token_path(&ctx.paths))
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
+    let instances: Vec<Value> = running
+        .iter()
+        .map(|r| {
+            json!({
+                "healthy": health(r),
+                "pid": r.pid,
+                "port": r.port,
+                "bind": r.bind,
+                "url": r.url,
+            })
+        })
+        .collect();
     if as_json {
-        output::out(serde_json::to_string_pretty(&json!({
-            "running": true,
-            "healthy": healthy,
-            "pid": r.pid,
-            "port": r.port,
-            "bind": r.bind,
-            "url": r.url,
-        }))?);
+        // The first instance's fields at the top level, for scripts written for one gateway.
+        let mut out = instances[0].clone();
+        out["running"] = json!(true);
+        out["instances"] = Value::Array(instances);
+        output::out(serde_json::to_string_pretty(&out)?);
     } else {
-        let health_text = if healthy {
-            paint(GOOD, "healthy")
-        } else {
-            paint(output::BAD, "not answering /health")
-        };
-        output::out(format!(
-            "gateway running · pid {} · {}:{} · {health_text}",
-            r.pid, r.bind, r.port
-        ));
-        match token {
-            Some(t) => output::out(format!("open {}#token={t}", r.url)),
-            None => output::out(format!("open {}", r.url)),
+        for (r, i) in running.iter().zip(&instances) {
+            let health_text = if i["healthy"] == true {
+                paint(GOOD, "healthy")
+            } else {
+                paint(output::BAD, "not answering /health")
+            };
+            output::out(format!(
+                "gateway running · pid {} · {} · {health_text}",
+                r.pid,
+                base_url(
+                    r.bind
+                        .parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, r.port))
+                        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], r.port)))
+                )
+                .trim_start_matches("http://")
+            ));
+            match &token {
+                Some(t) => output::out(format!("open {}#token={t}", r.url)),
+                None => output::out(format!("open {}", r.url)),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn stop(ctx: &Context) -> Result<ExitCode> {
-    let path = run_file(ctx);
-    let Some(r) = read_record(&path).filter(|r| gateway_alive(r.pid)) else {
+    let running = running_gateways(&run_dir(ctx));
+    if running.is_empty() {
         eprintln!(
             "no gateway is running for {}",
             ctx.show_path(&ctx.paths.state_dir)
         );
         return Ok(ExitCode::SUCCESS);
-    };
-    let pid = libc::pid_t::try_from(r.pid).context("invalid pid in the gateway record")?;
-    // SAFETY: sends SIGTERM to a process we checked is a gateway.
-    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
-        bail!(
-            "cannot signal the gateway (pid {}): {}",
-            r.pid,
-            std::io::Error::last_os_error()
-        );
+    }
+    for r in &running {
+        let pid = libc::pid_t::try_from(r.pid).context("invalid pid in the gateway record")?;
+        // SAFETY: sends SIGTERM to a process we checked is a gateway.
+        if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+            bail!(
+                "cannot signal the gateway (pid {}): {}",
+                r.pid,
+                std::io::Error::last_os_error()
+            );
+        }
     }
     let deadline = Instant::now() + STOP_WAIT;
+    let mut left: Vec<&Recorded> = running.iter().collect();
     while Instant::now() < deadline {
-        if !gateway_alive(r.pid) {
-            eprintln!("gateway stopped (pid {})", r.pid);
+        left.retain(|r| gateway_alive(r.pid));
+        if left.is_empty() {
+            for r in &running {
+                eprintln!("gateway stopped (pid {}, port {})", r.pid, r.port);
+            }
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let pids: Vec<String> = left.iter().map(|r| r.pid.to_string()).collect();
     bail!(
         "the gateway (pid {}) did not stop within {} s; stop it with `kill -9 {}`",
-        r.pid,
+        pids.join(", "),
         STOP_WAIT.as_secs(),
-        r.pid
+        pids.join(" ")
     )
 }
 

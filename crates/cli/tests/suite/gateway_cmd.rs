@@ -141,7 +141,10 @@ fn gateway_on_port_0_serves_health_and_is_managed_by_status_and_stop() {
     env.ok(&["gateway", "stop"])
         .assert_stderr_contains("gateway stopped");
     assert!(gw.wait_exit().success());
-    assert!(!env.state_dir().join("gateway/gateway.json").exists());
+    assert!(!env
+        .state_dir()
+        .join(format!("gateway/gateway-{port}.json"))
+        .exists());
     env.run(&["gateway", "status"])
         .assert_code(3)
         .assert_stderr_contains("no gateway is running");
@@ -196,4 +199,69 @@ fn install_print_shows_a_systemd_user_unit() {
     assert!(unit.contains("WantedBy=default.target"));
     // --print writes nothing.
     assert!(!env.home().join(".config/systemd").exists());
+}
+
+/// Several gateways of one state dir: `status` lists each, a second start on a taken port
+/// names the first, a bind to another loopback address is announced with that address, and
+/// `stop` stops them all.
+#[test]
+fn status_and_stop_see_every_instance_and_a_taken_port_is_named() {
+    let env = Env::new();
+    let mut first = Running::start(&env, &["gateway", "--port", "0"]);
+    let port = first.port();
+    let mut second = Running::start(&env, &["gateway", "--port", "0", "--bind", "127.0.0.2"]);
+    let line = second.line_starting("listening on ");
+    assert!(line.starts_with("listening on http://127.0.0.2:"), "{line}");
+    let second_port: u16 = line.rsplit(':').next().unwrap().parse().unwrap();
+
+    let mut third = Running::start(&env, &["gateway", "--port", &port.to_string()]);
+    assert!(!third.wait_exit().success());
+    let err = third.seen.join("\n") + &third.lines.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(
+        err.contains(&format!("already runs on port {port}"))
+            && err.contains(&first.child.id().to_string()),
+        "{err}"
+    );
+
+    let status = env.json(&["gateway", "status", "--json"]);
+    let instances = status["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{status:#}");
+    let ports: Vec<u64> = instances
+        .iter()
+        .map(|i| i["port"].as_u64().unwrap())
+        .collect();
+    assert!(ports.contains(&u64::from(port)) && ports.contains(&u64::from(second_port)));
+    assert!(instances.iter().all(|i| i["healthy"] == true), "{status:#}");
+    let url = instances.iter().find(|i| i["port"] == second_port).unwrap()["url"].clone();
+    assert_eq!(url, format!("http://127.0.0.2:{second_port}/"));
+
+    env.ok(&["gateway", "stop"]);
+    assert!(first.wait_exit().success());
+    assert!(second.wait_exit().success());
+    let left: Vec<_> = std::fs::read_dir(env.state_dir().join("gateway"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A gateway killed with SIGKILL leaves its record behind; `status` sees the lock is free
+/// and reports nothing running.
+#[test]
+fn a_killed_gateways_record_is_recognised_as_stale() {
+    let env = Env::new();
+    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let port = gw.port();
+    gw.child.kill().unwrap();
+    gw.wait_exit();
+    assert!(env
+        .state_dir()
+        .join(format!("gateway/gateway-{port}.json"))
+        .exists());
+    env.run(&["gateway", "status"]).assert_code(3);
+    assert!(!env
+        .state_dir()
+        .join(format!("gateway/gateway-{port}.json"))
+        .exists());
 }
