@@ -163,9 +163,9 @@ pub async fn run_tool(call: &ToolCall, ctx: &mut ToolContext<'_>) -> ToolOutcome
     }
     let args = &call.arguments;
     let result = match call.name.as_str() {
-        "read" => read(args, ctx.workspace),
-        "write" => write(args, ctx.workspace),
-        "edit" => edit(args, ctx.workspace),
+        "read" | "write" | "edit" => {
+            file_tool(call.name.clone(), args.clone(), ctx.workspace.clone()).await
+        }
         "exec" => exec(args, ctx).await,
         other => Err(format!(
             "there is no tool named `{other}`; the tools are read, write, edit and exec"
@@ -175,6 +175,20 @@ pub async fn run_tool(call: &ToolCall, ctx: &mut ToolContext<'_>) -> ToolOutcome
         Ok(text) => ToolOutcome::ok(text),
         Err(text) => ToolOutcome::error(text),
     }
+}
+
+/// Runs a file tool on a blocking thread: file I/O can stall (a slow disk, a network mount),
+/// and the async workers — a gateway's other streams and its `/health`, a terminal's Ctrl-C —
+/// must never wait on it.
+async fn file_tool(name: String, args: Value, ws: Workspace) -> Result<String, String> {
+    let tool = name.clone();
+    tokio::task::spawn_blocking(move || match name.as_str() {
+        "read" => read(&args, &ws),
+        "write" => write(&args, &ws),
+        _ => edit(&args, &ws),
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("`{tool}` failed: {e}")))
 }
 
 fn string_arg<'a>(args: &'a Value, name: &str, tool: &str) -> Result<&'a str, String> {
