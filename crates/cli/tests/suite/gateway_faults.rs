@@ -1788,3 +1788,57 @@ fn secrets_never_reach_the_gateway_logs_or_files() {
     );
     drop(gw);
 }
+
+/// `chat.history` and `sessions.list` on a 1 GB transcript (sparse: a gigabyte without a line
+/// break, then real turns) cost the gateway a bounded amount of memory: the history is read
+/// backward from the end, the list streams through the file.
+#[test]
+fn history_of_a_one_gigabyte_transcript_in_bounded_gateway_memory() {
+    let upstream = Upstream::healthy();
+    let env = upstream.env();
+    let sessions = env.state_dir().join("agents/main/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let path = sessions.join("huge.jsonl");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    let mut tail = String::from("\n");
+    for i in 0..2000 {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        tail.push_str(&format!(
+            "{{\"type\":\"message\",\"role\":\"{role}\",\"content\":\"turn {i} {}\",\"ts\":{i}}}\n",
+            "x".repeat(500)
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(tail.as_bytes())
+        .unwrap();
+    let mut gw = Gateway::start(&env);
+    let mut ws = ws_open(gw.port, &[]).unwrap();
+    let token = TOKEN;
+    let ok = ws_request(&mut ws, "c", "connect", json!({"token": token}));
+    assert_eq!(ok["ok"], true, "{ok}");
+    let history = ws_request(&mut ws, "h", "chat.history", json!({"sessionId": "huge"}));
+    let messages = history["payload"]["messages"].as_array().unwrap();
+    assert!(!messages.is_empty(), "{history}");
+    assert!(messages.last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("turn 1999 "));
+    let list = ws_request(&mut ws, "l", "sessions.list", json!({}));
+    let huge = list["payload"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == "huge")
+        .cloned()
+        .unwrap();
+    assert_eq!(huge["messages"], 2000, "{huge}");
+    let peak_mib = gw.vm_kib("VmHWM") / 1024;
+    eprintln!("chat.history + sessions.list on a 1 GB transcript: gateway peak RSS {peak_mib} MiB");
+    assert!(peak_mib <= 50, "gateway peak RSS {peak_mib} MiB");
+    gw.assert_healthy();
+}
