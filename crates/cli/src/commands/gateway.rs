@@ -83,7 +83,7 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
         };
         // Recorded before it is announced: once "listening" shows, `status` sees it.
         let record = RunRecord::write(&run_dir(ctx), local, lock)?;
-        eprintln!("listening on {}", base_url(local));
+        anstream::eprintln!("listening on {}", base_url(local));
         announce(ctx, local, &auth);
         let state = AppState::new(GatewayOptions {
             config: loaded.config.clone(),
@@ -98,7 +98,7 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
         record.remove();
         Ok::<_, anyhow::Error>(())
     })?;
-    eprintln!("gateway stopped");
+    anstream::eprintln!("gateway stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -106,7 +106,7 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
 fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedAuth) {
     let page = page_url(local);
     match (&auth.mode, &auth.source) {
-        (AuthMode::None, _) => eprintln!(
+        (AuthMode::None, _) => anstream::eprintln!(
             "{}",
             paint(
                 output::WARN,
@@ -119,16 +119,16 @@ fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedA
             let show =
                 matches!(source, TokenSource::File { .. }) || std::io::stderr().is_terminal();
             if show {
-                eprintln!("open {page}#token={token}");
+                anstream::eprintln!("open {page}#token={token}");
             } else {
-                eprintln!("open {page} and enter the gateway token");
+                anstream::eprintln!("open {page} and enter the gateway token");
             }
             if let TokenSource::File {
                 path,
                 created: true,
             } = source
             {
-                eprintln!(
+                anstream::eprintln!(
                     "{}",
                     paint(
                         DIM,
@@ -209,12 +209,12 @@ fn init_logging(ctx: &Context, verbose: bool) {
 /// Resolves on the first SIGINT or SIGTERM; a second one exits at once.
 async fn shutdown_signal() {
     wait_for_signal().await;
-    eprintln!(
+    anstream::eprintln!(
         "shutting down: running answers may finish (up to 10 s); press Ctrl-C again to stop now"
     );
     tokio::spawn(async {
         wait_for_signal().await;
-        eprintln!("stopped before running answers finished");
+        anstream::eprintln!("stopped before running answers finished");
         std::process::exit(130);
     });
 }
@@ -432,7 +432,7 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
                 &json!({"running": false, "instances": []}),
             )?);
         } else {
-            eprintln!(
+            anstream::eprintln!(
                 "no gateway is running for {} (start one with `openclaw gateway`)",
                 ctx.show_path(&ctx.paths.state_dir)
             );
@@ -491,7 +491,7 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
 fn stop(ctx: &Context) -> Result<ExitCode> {
     let running = running_gateways(&run_dir(ctx));
     if running.is_empty() {
-        eprintln!(
+        anstream::eprintln!(
             "no gateway is running for {}",
             ctx.show_path(&ctx.paths.state_dir)
         );
@@ -514,7 +514,7 @@ fn stop(ctx: &Context) -> Result<ExitCode> {
         left.retain(|r| gateway_alive(r.pid));
         if left.is_empty() {
             for r in &running {
-                eprintln!("gateway stopped (pid {}, port {})", r.pid, r.port);
+                anstream::eprintln!("gateway stopped (pid {}, port {})", r.pid, r.port);
             }
             return Ok(ExitCode::SUCCESS);
         }

@@ -2,6 +2,7 @@
 
 mod agent_cmd;
 mod bounded_tools;
+mod colour;
 mod completions_cmd;
 mod config_cmd;
 mod config_safety;
@@ -21,3 +22,4 @@ mod sandbox_attacks;
 mod security;
 mod seed_page;
 mod support;
+mod terminal_safety;

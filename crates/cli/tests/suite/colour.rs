@@ -1,0 +1,102 @@
+//! Colour is decided in one place: on a terminal only, never in a pipe or a file, and never
+//! with `NO_COLOR`. Every command below runs with its output piped and `NO_COLOR` unset: not
+//! one escape sequence may come out; with `CLICOLOR_FORCE=1` colour does (so the check can fail).
+
+use std::process::{Command, Stdio};
+
+use openclaw_test_support::{text_stream, ModelSpec, Reply, TestServer};
+
+use super::support::Env;
+
+fn piped(mut cmd: Command) -> (Vec<u8>, Vec<u8>) {
+    let out = cmd
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.stdout, out.stderr)
+}
+
+#[test]
+fn no_escape_sequences_reach_a_pipe() {
+    let server = TestServer::builder()
+        .model(ModelSpec::new("llama3.3").reply(Reply::Sse(text_stream("m", &["hello"]))))
+        .start_blocking()
+        .unwrap();
+    let env = Env::new().api_key("ollama-local").ollama(&server);
+    std::fs::create_dir_all(env.state_dir().join("workspace")).unwrap();
+    let commands: &[&[&str]] = &[
+        &["doctor"],
+        &["models", "list"],
+        &["models", "list", "--all"],
+        &["models", "status"],
+        &["config", "get", "gateway"],
+        &["config", "validate"],
+        &["gateway", "status"],
+        &["agent", "-m", "hi", "--model", "ollama/llama3.3"],
+        &["no-such-command"],
+    ];
+    for args in commands {
+        let (stdout, stderr) = piped(env.std_command(args));
+        for (name, bytes) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !bytes.contains(&0x1b),
+                "`openclaw {}` wrote an escape sequence to {name}:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+    // The same output is coloured when colour is forced, so the check above can fail.
+    let mut forced = env.std_command(&["doctor"]);
+    forced.env("CLICOLOR_FORCE", "1");
+    let (stdout, stderr) = piped(forced);
+    assert!(
+        stdout.contains(&0x1b) || stderr.contains(&0x1b),
+        "CLICOLOR_FORCE=1 gave no colour"
+    );
+
+    // The gateway's start-up lines, with the painted warning of auth mode "none".
+    env.write_config(r#"{ gateway: { auth: { mode: "none" } } }"#);
+    let mut child = env
+        .std_command(&["gateway", "--port", "0"])
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            let open = line.starts_with(b"open ") || line.windows(5).any(|w| w == b"open ");
+            let _ = tx.send(line);
+            if open {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        let done = line.windows(5).any(|w| w == b"open ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.len() >= 2, "{lines:?}");
+    for line in &lines {
+        assert!(
+            !line.contains(&0x1b),
+            "the gateway wrote an escape sequence to a pipe: {}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
