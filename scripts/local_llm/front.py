@@ -10,6 +10,7 @@ internal loopback ports), then serves on the public port:
   POST /api/show              model_info from the GGUF header, template, capabilities
   GET  /api/ps                both models (always loaded)
   POST /api/chat              translated to /v1/chat/completions, answered as Ollama NDJSON
+  POST /api/embed             the embedding model's vectors (llama.cpp /v1/embeddings)
   GET  /v1/models[/NAME]      Ollama-shaped list
   *    /v1/...                passed through to the llama.cpp server of the request's model,
                               streamed as it arrives; reasoning_content renamed to reasoning
@@ -40,6 +41,12 @@ UPSTREAM_TIMEOUT = 900  # seconds without a byte from llama.cpp before giving up
 SHOW_MAX_ARRAY = 16  # arrays longer than this are null in /api/show unless verbose
 DEFAULT_MAX_TOKENS = 512  # --max-tokens: cap for requests that set none (0: no cap)
 PROMPT_CACHE = True  # --no-prompt-cache: every request evaluates its whole prompt afresh
+
+# The embedding model (all-MiniLM-L6-v2, converted to GGUF at install), when one is given:
+# served on /api/embed and /v1/embeddings. BERT's own window: longer inputs are cut (Ollama's
+# `truncate`, on by default) or refused.
+EMBED_MODEL = "all-minilm:l6-v2"
+EMBED_CTX = 512
 
 # name -> (template file, thinking?)
 MODEL_SPECS = [
@@ -78,11 +85,11 @@ def capabilities_for(template, kv):
     return caps
 
 
-def file_digest(path, state_dir):
+def file_digest(path, state_dir, cache_name="digest.json"):
     """sha256 of the GGUF, cached in the state dir keyed by path, size and mtime."""
     st = os.stat(path)
     key = {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    cache = os.path.join(state_dir, "digest.json")
+    cache = os.path.join(state_dir, cache_name)
     try:
         with open(cache) as f:
             cached = json.load(f)
@@ -201,9 +208,16 @@ def start_llama(model, args):
     p.n_parallel = 1
     p.cpuparams.n_threads = args.threads
     p.cpuparams_batch.n_threads = args.threads
-    p.use_jinja = True
-    p.chat_template = model.template
     p.model_alias = {model.name}
+    if getattr(model, "embedding", False):
+        # one sentence vector per input (the GGUF says mean pooling), L2-normalised as Ollama's
+        p.embedding = True
+        p.n_ctx = EMBED_CTX
+        p.n_batch = EMBED_CTX
+        p.n_ubatch = EMBED_CTX  # a non-causal model reads a whole input in one batch
+    else:
+        p.use_jinja = True
+        p.chat_template = model.template
     p.sampling.temp = 0.0
     p.ui = False
     if model.think:
@@ -214,7 +228,7 @@ def start_llama(model, args):
         try:
             model.server = xllamacpp.Server(p)
             model.port = p.port
-            model.n_ctx = args.ctx
+            model.n_ctx = p.n_ctx
             return
         except Exception as e:  # noqa: BLE001 - xllamacpp raises plain RuntimeError
             last = e
@@ -526,11 +540,12 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "/api/ps"): self.ps,
                 ("POST", "/api/show"): self.show,
                 ("POST", "/api/chat"): self.chat,
+                ("POST", "/api/embed"): self.embed,
             }.get((self.command, path))
             if route is None:
                 if self.command == "POST":
                     self.read_body()
-                if path in ("/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/chat"):
+                if path in ("/", "/api/version", "/api/tags", "/api/ps", "/api/show", "/api/chat", "/api/embed"):
                     return self.send_bytes(405, b"405 method not allowed", "text/plain")
                 return self.send_bytes(404, b"404 page not found", "text/plain")
             return route()
@@ -603,6 +618,59 @@ class Handler(BaseHTTPRequestHandler):
             self.translate_stream(name, resp, stream, t0)
         finally:
             conn.close()
+
+    def embed(self):
+        """Ollama's /api/embed over llama.cpp's /v1/embeddings: `input` is a string or a list."""
+        req = self.read_json()
+        name = req.get("model")
+        if not name:
+            raise ApiError(400, "model is required")
+        model = self.find_model(name)
+        if model is None:
+            raise ApiError(404, f'model "{name}" not found, try pulling it first')
+        if not getattr(model, "embedding", False):
+            raise ApiError(400, f'"{name}" does not support embeddings')
+        inputs = req.get("input", [])
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise ApiError(400, "input must be a string or a list of strings")
+        if not inputs:
+            return self.send_json(200, {"model": name, "embeddings": []})
+        t0 = time.monotonic_ns()
+        if req.get("truncate", True) is not False:
+            inputs = [self.cut_to_window(model, text) for text in inputs]
+        conn, resp = self.upstream(model, "POST", "/v1/embeddings",
+                                   dumps({"model": model.name, "input": inputs}).encode())
+        try:
+            raw = resp.read()
+            if resp.status != 200:
+                raise ApiError(resp.status if resp.status < 500 else 500, upstream_error_message(resp.status, raw))
+            out = json.loads(raw)
+        finally:
+            conn.close()
+        data = sorted(out.get("data") or [], key=lambda d: d.get("index", 0))
+        self.send_json(200, {
+            "model": name,
+            "embeddings": [d["embedding"] for d in data],
+            "total_duration": time.monotonic_ns() - t0,
+            "load_duration": 0,
+            "prompt_eval_count": (out.get("usage") or {}).get("prompt_tokens", 0),
+        })
+
+    def cut_to_window(self, model, text):
+        """`text`, or its tokens cut to the model's window (keeping the closing [SEP])."""
+        if len(text) < model.n_ctx:  # fewer characters than tokens allowed: it fits
+            return text
+        conn, resp = self.upstream(model, "POST", "/tokenize",
+                                   dumps({"content": text, "add_special": True}).encode())
+        try:
+            tokens = json.loads(resp.read()).get("tokens") or []
+        finally:
+            conn.close()
+        if len(tokens) <= model.n_ctx:
+            return text
+        return tokens[: model.n_ctx - 1] + tokens[-1:]
 
     def translate_stream(self, name, resp, stream, t0):
         content, thinking = [], []
@@ -795,6 +863,7 @@ def main():
     ap.add_argument("--port-fallback", action="store_true", help="if --port is taken, listen on a free port")
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--model-path", required=True, help="the GGUF file")
+    ap.add_argument("--embed-model-path", help=f"the embedding model's GGUF, served as {EMBED_MODEL}")
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--think-budget", type=int, default=24, help="reasoning tokens for the -think model")
@@ -838,6 +907,12 @@ def main():
         with open(os.path.join(HERE, "templates", tfile)) as f:
             template = f.read()
         models[name] = Model(name, args.model_path, template, think, meta, digest)
+    if args.embed_model_path:
+        emb = Model(EMBED_MODEL, args.embed_model_path, "",  False,
+                    gguf.read_metadata(args.embed_model_path, max_array=SHOW_MAX_ARRAY),
+                    file_digest(args.embed_model_path, args.state_dir, "digest-embed.json"))
+        emb.embedding = True
+        models[EMBED_MODEL] = emb
     for m in models.values():
         start_llama(m, args)
     deadline = time.time() + 60
