@@ -504,4 +504,75 @@ mod tests {
             out.content
         );
     }
+
+    #[cfg(unix)]
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    /// `write` and `edit` replace a file whole; the replacement keeps the file's mode.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn write_and_edit_keep_the_file_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        for (name, m) in [("secret.env", 0o600), ("run.sh", 0o755)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "one\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
+            let out = run(&ws, "write", json!({"path": name, "content": "two\n"})).await;
+            assert!(!out.is_error, "{}", out.content);
+            assert_eq!(mode(&path), m, "{name} after write: {:o}", mode(&path));
+            let out = run(
+                &ws,
+                "edit",
+                json!({"path": name, "oldText": "two", "newText": "three"}),
+            )
+            .await;
+            assert!(!out.is_error, "{}", out.content);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
+            assert_eq!(mode(&path), m, "{name} after edit: {:o}", mode(&path));
+        }
+    }
+
+    /// A symlink in the workspace to a file outside it: `write` and `edit` refuse it, and the
+    /// outside file keeps its content and mode.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn write_and_edit_refuse_a_symlink_to_an_outside_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "secret\n").unwrap();
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let ws = Workspace::open(&dir.path().join("ws")).unwrap();
+        let link = dir.path().join("ws/link.txt");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        for (tool, args) in [
+            ("write", json!({"path": "link.txt", "content": "pwned\n"})),
+            (
+                "edit",
+                json!({"path": "link.txt", "oldText": "secret", "newText": "pwned"}),
+            ),
+        ] {
+            let out = run(&ws, tool, args).await;
+            assert!(
+                out.is_error && out.content.contains("outside the workspace"),
+                "{tool}: {}",
+                out.content
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "secret\n");
+        assert_eq!(mode(&outside), 0o640);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
 }

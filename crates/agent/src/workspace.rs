@@ -10,12 +10,17 @@
 //! through a directory handle on the root (`cap-std`: `openat2(RESOLVE_BENEATH)` on Linux,
 //! component-by-component `O_NOFOLLOW` resolution elsewhere), and the open itself refuses to
 //! leave the workspace.
+//!
+//! A file is replaced whole (a temporary sibling, then a rename), and the replacement keeps
+//! the mode of the file it replaces: a private 0600 file stays private, a script stays
+//! executable. The mode is read without following a symlink, through the same handle.
 
+use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use cap_std::fs::{Dir, OpenOptions};
+use cap_std::fs::{Dir, OpenOptions, Permissions};
 
 /// The directory the file tools may touch.
 #[derive(Debug, Clone)]
@@ -118,7 +123,9 @@ impl Workspace {
 
     /// Replaces a file [`resolve`](Self::resolve)d earlier (creating its directories) through a
     /// temporary sibling and a rename, so a crash never leaves half a file; never outside the
-    /// workspace, even if the path changed since.
+    /// workspace, even if the path changed since. An existing file keeps its mode (see
+    /// [`kept_permissions`]); a new one gets the default mode, the umask applied. A symlink is
+    /// refused, not replaced (see [`kept_permissions`]).
     pub fn write_atomic(&self, real: &Path, content: &[u8]) -> io::Result<()> {
         let relative = self.relative(real)?;
         let name = relative
@@ -137,15 +144,28 @@ impl Workspace {
             }
             .map_err(escape_error)?
         };
+        let kept = kept_permissions(&dir, name)?;
         let tmp = format!(
             ".{}.openclaw-tmp-{}",
             name.to_string_lossy(),
             std::process::id()
         );
+        // A leftover of a crashed run with the same process id: opening it again would keep
+        // its mode instead of the one chosen here.
+        let _ = dir.remove_file(&tmp);
         let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if kept.is_some() {
+            // Owner-only until it gets the replaced file's mode, whatever the umask.
+            use cap_std::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
         let written = dir.open_with(&tmp, &options).and_then(|mut file| {
             file.write_all(content)?;
+            if let Some(permissions) = kept {
+                file.set_permissions(permissions)?;
+            }
             file.sync_all()
         });
         written
@@ -209,6 +229,44 @@ impl EnteredDir {
 
 /// What an I/O error says when the open itself refused to leave the workspace.
 pub const OUTSIDE: &str = "the path leads outside the workspace";
+
+/// What an I/O error says when the file to replace is a symlink.
+pub const SYMLINK_LEFT_ALONE: &str = "it is a symlink that does not lead to a file in the \
+     workspace (dangling, or swapped in after the path was checked); it was left alone";
+
+/// The permissions the file `name` in `dir` has, for its replacement to keep; `None` when
+/// there is no such file (or it is not a regular file: the rename then fails on its own).
+///
+/// Read without following a symlink. Resolving the path followed every link that leads to an
+/// existing file, so a symlink here is dangling (maybe to a path outside the workspace) or was
+/// swapped in since: it is refused rather than silently replaced by a regular file, and what
+/// it points to is never written. Set-user-ID, set-group-ID and sticky bits
+/// are not kept: an ordinary write clears the first two, and content a model wrote must not
+/// become a set-ID program.
+fn kept_permissions(dir: &Dir, name: &OsStr) -> io::Result<Option<Permissions>> {
+    let meta = match dir.symlink_metadata(name) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(escape_error(e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            SYMLINK_LEFT_ALONE,
+        ));
+    }
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut permissions = meta.permissions();
+    #[cfg(unix)]
+    {
+        use cap_std::fs::PermissionsExt;
+        permissions.set_mode(permissions.mode() & 0o777);
+    }
+    Ok(Some(permissions))
+}
 
 /// cap-std's "a path led outside of the filesystem", in our words.
 fn escape_error(e: io::Error) -> io::Error {
@@ -305,6 +363,86 @@ mod tests {
         assert_eq!(names.len(), 1, "no temporary file left behind");
         let root = ws.resolve(".").unwrap();
         assert!(ws.write_atomic(&root, b"x").is_err());
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_default() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        for (name, before, after) in [
+            ("private", 0o600, 0o600),
+            ("script", 0o755, 0o755),
+            ("read-only", 0o444, 0o444),
+            ("setuid", 0o4755, 0o755),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "old").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before)).unwrap();
+            ws.write_atomic(&ws.resolve(name).unwrap(), b"new").unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "new", "{name}");
+            assert_eq!(mode(&path), after, "{name}: {:o}", mode(&path));
+        }
+        // A new file: what any other program would create here, with the same umask.
+        std::fs::write(dir.path().join("reference"), "").unwrap();
+        ws.write_atomic(&ws.resolve("fresh").unwrap(), b"x")
+            .unwrap();
+        assert_eq!(
+            mode(&dir.path().join("fresh")),
+            mode(&dir.path().join("reference"))
+        );
+        // A leftover temporary file of the same process id does not lend its mode.
+        let leftover = dir
+            .path()
+            .join(format!(".other.openclaw-tmp-{}", std::process::id()));
+        std::fs::write(&leftover, "").unwrap();
+        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o666)).unwrap();
+        ws.write_atomic(&ws.resolve("other").unwrap(), b"x")
+            .unwrap();
+        assert_eq!(
+            mode(&dir.path().join("other")),
+            mode(&dir.path().join("reference"))
+        );
+        assert!(!leftover.exists());
+    }
+
+    /// A checked file swapped for a symlink to an outside file before the write: the write is
+    /// refused, the link stays a link, and the outside file keeps its content and mode.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_symlink_after_the_check_is_not_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "secret").unwrap();
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let ws = Workspace::open(&dir.path().join("ws")).unwrap();
+        let file = dir.path().join("ws/f");
+        std::fs::write(&file, "mine").unwrap();
+        let real = ws.resolve("f").unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&outside, &file).unwrap();
+
+        let err = ws.write_atomic(&real, b"x").unwrap_err();
+        assert_eq!(err.to_string(), SYMLINK_LEFT_ALONE);
+        assert!(std::fs::symlink_metadata(&file)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "secret");
+        assert_eq!(mode(&outside), 0o640);
+        assert_eq!(std::fs::read_dir(dir.path().join("ws")).unwrap().count(), 1);
     }
 
     /// A working directory swapped for an outside symlink after the check: the command would

@@ -99,13 +99,17 @@ async fn file_tools_cannot_leave_the_workspace() {
             );
         }
     }
-    // A dangling link to outside: reading it fails; writing replaces the link itself (the
-    // write renames a new file over it), so nothing appears outside.
+    // A dangling link to outside: reading it fails; writing is refused (neither through the
+    // link nor over it), so nothing appears outside and the link stays as it was.
     let out = tool(&ws, "read", json!({"path": "dangling"})).await;
     assert!(out.is_error, "{}", out.content);
     let out = tool(&ws, "write", json!({"path": "dangling", "content": "x"})).await;
-    assert!(!out.is_error, "{}", out.content);
-    assert!(!std::fs::symlink_metadata(dir.path().join("ws/dangling"))
+    assert!(
+        out.is_error && out.content.contains("symlink"),
+        "{}",
+        out.content
+    );
+    assert!(std::fs::symlink_metadata(dir.path().join("ws/dangling"))
         .unwrap()
         .is_symlink());
     // `~` is not expanded: `~/.ssh/id_rsa` names a file inside the workspace.

@@ -19,18 +19,25 @@ pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// Prints a warning to stderr; continuation lines are indented.
+/// Prints a warning to stderr; continuation lines are indented. The message may quote what a
+/// server or model wrote, so its control characters are made visible (it carries no colours).
 pub fn warn(message: impl std::fmt::Display) {
+    let message = message.to_string();
     anstream::eprintln!(
         "{}: {}",
         paint(WARN, "warning"),
-        message.to_string().replace('\n', "\n  ")
+        openclaw_untrusted::terminal::text(&message).replace('\n', "\n  ")
     );
 }
 
-/// Prints an error to stderr.
+/// Prints an error to stderr, with control characters made visible as for [`warn`].
 pub fn error(message: impl std::fmt::Display) {
-    anstream::eprintln!("{}: {}", paint(ERROR, "error"), message);
+    let message = message.to_string();
+    anstream::eprintln!(
+        "{}: {}",
+        paint(ERROR, "error"),
+        openclaw_untrusted::terminal::text(&message)
+    );
 }
 
 /// Prints a line to stdout.

@@ -1,4 +1,10 @@
 //! `openclaw agent`: one turn of the agent, streamed to the terminal.
+//!
+//! Everything the model wrote is shown through `openclaw_untrusted::terminal`: the answer and
+//! thinking with control characters made visible (newlines and tabs kept), tool summaries on
+//! one line, and a command it wants to run exactly as it will run. This holds for every human
+//! output, terminal or not (a file or pipe is often shown on a terminal later); `--json` alone
+//! carries the exact text, JSON-escaped.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -11,6 +17,7 @@ use openclaw_agent::{
 };
 use openclaw_config::{LoadedConfig, DEFAULT_AGENT_ID};
 use openclaw_llm::ThinkingLevel;
+use openclaw_untrusted::terminal;
 use serde_json::json;
 
 use crate::args::{AgentArgs, ThinkingArg};
@@ -61,7 +68,7 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
             .iter()
             .map(|(c, o)| json!({"id": c.id, "name": c.name, "arguments": c.arguments, "isError": o.is_error, "result": o.content}))
             .collect();
-        output::out(serde_json::to_string_pretty(&json!({
+        output::out(terminal::to_json_pretty(&json!({
             "sessionId": session_id,
             "model": outcome.model,
             "answer": outcome.answer,
@@ -126,16 +133,7 @@ impl Approver for TerminalApprover {
             if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
                 return None;
             }
-            let question = if request.sandboxed {
-                "run it inside the sandbox? [y/N, or `unsandboxed` to run it outside the sandbox]"
-            } else {
-                "there is no sandbox: it runs UNCONFINED with your permissions. Run it? [y/N]"
-            };
-            anstream::eprint!(
-                "\n{} the model wants to run `{}`\n{question} ",
-                paint(output::WARN, "exec:"),
-                command
-            );
+            anstream::eprint!("{}", approval_prompt(command, request.sandboxed));
             let _ = std::io::stderr().flush();
             // Nothing else runs while the user decides, so a blocking read is fine here.
             let mut line = String::new();
@@ -149,7 +147,25 @@ impl Approver for TerminalApprover {
     }
 }
 
-/// Streams events: answer text to stdout, everything else to stderr.
+/// The question before a command runs: the command exactly as `sh -c` gets it, every line
+/// shown and every control or invisible character made visible (see
+/// [`terminal::command_block`]), so the person approves what runs, not what the model wanted
+/// them to see.
+fn approval_prompt(command: &str, sandboxed: bool) -> String {
+    let question = if sandboxed {
+        "run it inside the sandbox? [y/N, or `unsandboxed` to run it outside the sandbox]"
+    } else {
+        "there is no sandbox: it runs UNCONFINED with your permissions. Run it? [y/N]"
+    };
+    format!(
+        "\n{} the model wants to run this command:\n{}{question} ",
+        paint(output::WARN, "exec:"),
+        terminal::command_block(command)
+    )
+}
+
+/// Streams events: answer text to stdout, everything else to stderr. What came from the
+/// model or a server is made safe for the terminal first (see the module docs).
 pub struct Printer {
     json: bool,
     /// What the last printed piece was, to place line breaks.
@@ -190,25 +206,29 @@ impl Printer {
                 if self.last == Last::Thinking {
                     eprintln!();
                 }
-                print!("{t}");
+                print!("{}", terminal::text(&t));
                 let _ = std::io::stdout().flush();
                 self.last = Last::Text;
             }
             AgentEvent::Thinking(t) if !self.json => {
-                anstream::eprint!("{}", paint(DIM, t));
+                anstream::eprint!("{}", paint(DIM, terminal::text(&t)));
                 self.last = Last::Thinking;
             }
             AgentEvent::Text(_) | AgentEvent::Thinking(_) => {}
-            AgentEvent::Model { model } => self.note(paint(DIM, format!("→ {model}"))),
+            AgentEvent::Model { model } => {
+                self.note(paint(DIM, format!("→ {}", terminal::line(&model))))
+            }
             AgentEvent::FallingBack {
                 from,
-                kind,
+                kind: "cooldown",
                 message,
                 to,
-            } if kind == "cooldown" => self.note(format!(
-                "{}: {from} skipped (cooldown: {}); using {to}",
+            } => self.note(format!(
+                "{}: {} skipped (cooldown: {}); using {}",
                 paint(output::WARN, "fallback"),
-                message.lines().next().unwrap_or("")
+                terminal::line(&from),
+                terminal::line(message.lines().next().unwrap_or("")),
+                terminal::line(&to),
             )),
             AgentEvent::FallingBack {
                 from,
@@ -216,14 +236,16 @@ impl Printer {
                 message,
                 to,
             } => self.note(format!(
-                "{}: {from} failed ({kind}): {}; falling back to {to}",
+                "{}: {} failed ({kind}): {}; falling back to {}",
                 paint(output::WARN, "fallback"),
-                message.lines().next().unwrap_or("")
+                terminal::line(&from),
+                terminal::line(message.lines().next().unwrap_or("")),
+                terminal::line(&to),
             )),
             AgentEvent::ToolCall(_) => {}
             AgentEvent::ToolResult { call, outcome } => {
                 let args = tool_args(&call.arguments, &call.raw_arguments);
-                let first = outcome.content.lines().next().unwrap_or("").to_string();
+                let first = terminal::line(outcome.content.lines().next().unwrap_or(""));
                 let status = if outcome.is_error {
                     paint(BAD, format!("error: {first}"))
                 } else {
@@ -232,7 +254,7 @@ impl Printer {
                 self.note(format!(
                     "{} {}({}) → {status}",
                     paint(output::BOLD, "⚙"),
-                    call.name,
+                    terminal::line(&call.name),
                     args
                 ));
             }
@@ -254,19 +276,12 @@ impl Printer {
     }
 }
 
+/// The arguments of a call for its one-line summary: at most 80 characters of their JSON (or
+/// of the raw text when it was not JSON), made safe to print.
 fn tool_args(args: &serde_json::Value, raw: &str) -> String {
-    let s = if args.is_null() {
-        raw.to_string()
+    if args.is_null() {
+        openclaw_untrusted::quote(raw, 80)
     } else {
-        args.to_string()
-    };
-    truncate(&s, 80)
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n).collect::<String>())
+        openclaw_untrusted::quote(&args.to_string(), 80)
     }
 }
