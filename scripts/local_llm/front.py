@@ -15,12 +15,18 @@ internal loopback ports), then serves on the public port:
   *    /v1/...                passed through to the llama.cpp server of the request's model,
                               streamed as it arrives; reasoning_content renamed to reasoning
 
+With --idle-exit SECONDS it exits by itself once it has been idle that long and nobody holds a
+lease: a shared flock on <state-dir>/lease.lock that every user takes before its first request
+and keeps until it is done (the kernel drops it when the holder dies, so a lease never goes
+stale). Shared users therefore never stop the backend themselves, and it never exits under one.
+
 Started by scripts/local-llm (see README.md beside this file). Standard library only,
 plus xllamacpp.
 """
 
 import argparse
 import datetime
+import fcntl
 import hashlib
 import http.client
 import json
@@ -59,6 +65,37 @@ def log(msg):
     ts = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     sys.stderr.write(f"[front {ts}] {msg}\n")
     sys.stderr.flush()
+
+
+class Activity:
+    """Requests in flight and when the last one ended, for the idle watchdog."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.last_end = time.monotonic()
+
+    def begin(self):
+        with self.lock:
+            self.in_flight += 1
+
+    def end(self, counts=True):
+        with self.lock:
+            self.in_flight -= 1
+            if counts:
+                self.last_end = time.monotonic()
+
+    def restart(self):
+        with self.lock:
+            self.last_end = time.monotonic()
+
+    def idle_for(self):
+        """Seconds since the last request ended, or None while one is in flight."""
+        with self.lock:
+            return None if self.in_flight else time.monotonic() - self.last_end
+
+
+ACTIVITY = Activity()
 
 
 def now_rfc3339():
@@ -525,6 +562,16 @@ class Handler(BaseHTTPRequestHandler):
     # --- dispatch ------------------------------------------------------------------
 
     def dispatch(self):
+        # Liveness probes (`scripts/local-llm status`, a client's `start`) do not keep the
+        # backend alive: watching it must not change when it exits.
+        probe = self.command in ("GET", "HEAD") and self.path.split("?", 1)[0] in ("/", "/api/version")
+        ACTIVITY.begin()
+        try:
+            self.route()
+        finally:
+            ACTIVITY.end(counts=not probe)
+
+    def route(self):
         self.started = False  # whether a status line went out for this request
         path = self.path.split("?", 1)[0]
         try:
@@ -846,6 +893,73 @@ class Handler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------------------
 
 
+def settings_of(args):
+    """What a reply depends on. A running front is reused only when these match."""
+    return {
+        "models": [name for name, _, _ in MODEL_SPECS],
+        "ctx": args.ctx,
+        "max_tokens": args.max_tokens,
+        "think_budget": args.think_budget,
+        "prompt_cache": not args.no_prompt_cache,
+    }
+
+
+def check_settings(ready_file, wanted):
+    """--check-settings: exit 0 if the running front's settings are `wanted`, else say how they differ."""
+    try:
+        with open(ready_file) as f:
+            running = json.load(f).get("settings")
+    except (OSError, ValueError) as e:
+        print(f"cannot read {ready_file}: {e}")
+        return 1
+    if not isinstance(running, dict):
+        print("it records no settings: it was started by an older scripts/local-llm")
+        return 1
+    diffs = [f"{k} {json.dumps(running.get(k))}, asked {json.dumps(v)}"
+             for k, v in wanted.items() if running.get(k) != v]
+    if diffs:
+        print("; ".join(diffs))
+        return 1
+    return 0
+
+
+def idle_watchdog(seconds, lease_file, own_files):
+    """Exit once idle for `seconds` while nobody holds a lease (a shared flock on lease_file).
+
+    The exclusive lock is taken without waiting and kept until the process is gone, so no
+    lease can be taken between the decision and the exit; the ready and pid files are removed
+    under it, so a client that gets its lease afterwards starts a new front instead of being
+    handed this one's address.
+    """
+    fd = os.open(lease_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    period = min(1.0, seconds / 4)
+    told = False  # said once per idle stretch that a lease keeps it up
+    while True:
+        time.sleep(period)
+        idle = ACTIVITY.idle_for()
+        if idle is None or idle < seconds:
+            told = False
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            if not told:
+                log(f"idle {idle:.0f} s, but a lease is held: staying up")
+                told = True
+            continue
+        idle = ACTIVITY.idle_for()  # a client without a lease may have asked meanwhile
+        if idle is None or idle < seconds:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            continue
+        log(f"idle {idle:.0f} s, no leases: exiting")
+        for path in own_files:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        os._exit(0)
+
+
 def bind_front(host, port, fallback):
     try:
         return Front((host, port), Handler)
@@ -861,8 +975,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=11434)
     ap.add_argument("--port-fallback", action="store_true", help="if --port is taken, listen on a free port")
-    ap.add_argument("--state-dir", required=True)
-    ap.add_argument("--model-path", required=True, help="the GGUF file")
+    ap.add_argument("--state-dir")
+    ap.add_argument("--model-path", help="the GGUF file")
     ap.add_argument("--embed-model-path", help=f"the embedding model's GGUF, served as {EMBED_MODEL}")
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
@@ -871,12 +985,22 @@ def main():
                     help="max_tokens for requests that set none (0: no cap)")
     ap.add_argument("--no-prompt-cache", action="store_true",
                     help="evaluate every prompt afresh: slower, but answers independent of earlier requests")
+    ap.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                    help="exit after SECONDS without a request while no lease is held (0: never)")
+    ap.add_argument("--check-settings", metavar="FRONT_JSON",
+                    help="only compare the settings recorded in FRONT_JSON with these arguments' and exit")
     args = ap.parse_args()
+    if args.check_settings:
+        sys.exit(check_settings(args.check_settings, settings_of(args)))
+    if not args.state_dir or not args.model_path:
+        ap.error("--state-dir and --model-path are required")
     globals()["DEFAULT_MAX_TOKENS"] = args.max_tokens
     globals()["PROMPT_CACHE"] = not args.no_prompt_cache
 
     os.makedirs(args.state_dir, exist_ok=True)
     ready_file = os.path.join(args.state_dir, "front.json")
+    pid_file = os.path.join(args.state_dir, "front.pid")
+    lease_file = os.path.join(args.state_dir, "lease.lock")
     try:
         os.unlink(ready_file)
     except FileNotFoundError:
@@ -928,12 +1052,20 @@ def main():
         "port": port,
         "backends": {m.name: m.port for m in models.values()},
         "started_at": now_rfc3339(),
+        "settings": settings_of(args),
+        "idle_exit": args.idle_exit,
+        "lease_file": lease_file,
     }
     tmp = ready_file + ".tmp"
     with open(tmp, "w") as f:
         json.dump(info, f)
     os.replace(tmp, ready_file)
     log(f"listening on http://{args.host}:{port} (ready in {time.time() - t0:.1f}s)")
+    if args.idle_exit > 0:
+        ACTIVITY.restart()
+        log(f"exits after {args.idle_exit:g} s idle with no lease on {lease_file}")
+        threading.Thread(target=idle_watchdog, name="idle-watchdog", daemon=True,
+                         args=(args.idle_exit, lease_file, [ready_file, pid_file])).start()
     threading.current_thread().name = "front"
     httpd.serve_forever()
 

@@ -3,73 +3,30 @@
 //! the model through `/api/tags` + `/api/show`, the model makes a real tool call, the agent
 //! runs it, sends the result back, and the final answer streams to stdout.
 //!
-//! Under `CI=true` a backend that cannot start fails the test; elsewhere the test says it is
-//! skipping and why. Assertions are on structure (a tool call happened and succeeded, its
-//! result is in the transcript before the answer), never on a tiny model's wording.
+//! The backend is shared with every other test that needs it
+//! (`openclaw_test_support::local_backend`): each test holds a lease while it uses it and
+//! never stops it; it exits by itself once idle with no lease held. When it cannot start, the
+//! tests skip and say why, or fail under CI. Assertions are on structure (a tool call happened
+//! and succeeded, its result is in the transcript before the answer), never on a tiny model's
+//! wording.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use openclaw_test_support::local_backend::{LocalBackend, INSTALL_HINT};
+use openclaw_test_support::requirement::missing;
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Stops the backend at the end if this test started it.
-struct Backend {
-    host: String,
-    started_here: bool,
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if self.started_here && std::env::var("CI").as_deref() != Ok("true") {
-            let _ = Command::new(repo_root().join("scripts/local-llm"))
-                .arg("stop")
-                .output();
-        }
-    }
-}
-
-fn start_backend() -> Option<Backend> {
-    let script = repo_root().join("scripts/local-llm");
-    let was_up = Command::new(&script)
-        .arg("status")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    // Deterministic replies: llama.cpp's prompt cache changes the numerics between requests.
-    let out = Command::new(&script)
-        .arg("start")
-        .env("LOCAL_LLM_PROMPT_CACHE", "0")
-        .output();
-    let host = out
-        .as_ref()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("OLLAMA_HOST=").map(str::to_string))
-        });
-    match host {
-        Some(host) => Some(Backend {
-            host,
-            started_here: !was_up,
-        }),
-        None => {
-            let why = match out {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("the local model backend could not start (CI=true, so this fails):\n{why}");
-            }
-            eprintln!("SKIPPING local-llm end-to-end test: the backend could not start:\n{why}");
+/// The shared backend (prompt cache off, so replies do not depend on what ran before), or
+/// `None` after saying why it is missing.
+fn backend() -> Option<LocalBackend> {
+    match LocalBackend::acquire() {
+        Ok(backend) => Some(backend),
+        Err(why) => {
+            missing(
+                &format!("the local model backend could not start: {why}"),
+                INSTALL_HINT,
+            );
             None
         }
     }
@@ -91,14 +48,14 @@ impl Home {
         Self { dir }
     }
 
-    fn run(&self, backend: &Backend, args: &[&str]) -> (bool, String, String) {
+    fn run(&self, backend: &LocalBackend, args: &[&str]) -> (bool, String, String) {
         let out = Command::new(assert_cmd::cargo::cargo_bin("openclaw"))
             .env_clear()
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
             .env("OLLAMA_API_KEY", "ollama-local")
-            .env("OLLAMA_HOST", &backend.host)
+            .env("OLLAMA_HOST", backend.host())
             .args(args)
             .output()
             .unwrap();
@@ -158,7 +115,7 @@ fn check_tool_round_trip(entries: &[Value]) {
 
 #[test]
 fn agent_turn_with_a_real_tool_call_on_a_real_model() {
-    let Some(backend) = start_backend() else {
+    let Some(backend) = backend() else {
         return;
     };
     let home = Home::new();
@@ -225,7 +182,7 @@ fn agent_turn_with_a_real_tool_call_on_a_real_model() {
 
 #[test]
 fn native_ollama_api_runs_the_same_turn() {
-    let Some(backend) = start_backend() else {
+    let Some(backend) = backend() else {
         return;
     };
     let home = Home::new();

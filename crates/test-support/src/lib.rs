@@ -6,6 +6,9 @@
 //! of Ollama's documented examples, shapes synthesised from its Go source, and captures from a
 //! local llama.cpp backend); nothing is invented.
 //!
+//! Beside it: [`local_backend`], the real local model shared safely by the end-to-end tests,
+//! and [`requirement`], what a test does when a part it needs is not installed.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use openclaw_test_support::{Behaviour, ModelSpec, PullScript, TestServer};
@@ -29,9 +32,11 @@ mod behaviour;
 mod chat;
 mod clock;
 mod fixtures;
+pub mod local_backend;
 pub mod measure;
 mod ollama_api;
 mod pull;
+pub mod requirement;
 mod server;
 mod spec;
 mod streams;

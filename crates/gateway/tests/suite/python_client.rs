@@ -1,24 +1,20 @@
 //! The official `openai` Python client (from PyPI) against the gateway:
-//! `tests/python/test_openai_client.py`. Under `CI=true` a missing `python3` or `openai`
-//! package fails the test; elsewhere it is skipped with a message saying what to install.
+//! `tests/python/test_openai_client.py`. A missing `python3` or `openai` package skips the
+//! test, saying what to install, or fails it under CI (`openclaw_test_support::requirement`).
 
 use std::path::PathBuf;
 use std::process::Command;
+
+use openclaw_test_support::requirement::missing;
 
 use super::support::{Fixture, TOKEN};
 
 /// Exit code of the script when `openai` is not installed.
 const OPENAI_MISSING: i32 = 3;
 
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Fails under CI, skips (with the reason on stderr) elsewhere.
+/// Fails under CI, skips (saying what to install) elsewhere.
 fn unavailable(why: &str) {
-    let message = format!("{why}; install it with `python3 -m pip install openai`");
-    assert!(!under_ci(), "CI=true: {message}");
-    eprintln!("SKIPPED the openai Python client test: {message}");
+    missing(why, "python3 -m pip install openai");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
