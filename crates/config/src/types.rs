@@ -16,6 +16,55 @@ pub struct OpenClawConfig {
     pub agents: AgentsConfig,
     pub gateway: GatewayConfig,
     pub tools: ToolsConfig,
+    pub memory: MemoryConfig,
+}
+
+/// `memory`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemoryConfig {
+    pub search: Option<MemorySearchConfig>,
+}
+
+/// `memory.search` (or the older `agents.defaults.memorySearch`): the memory index and the
+/// `memory_search` tool.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemorySearchConfig {
+    pub enabled: Option<bool>,
+    /// `ollama`, `openai-compatible`, `none`, or a `models.providers` id.
+    pub provider: Option<String>,
+    /// The embedding model, as the provider names it (`nomic-embed-text`).
+    pub model: Option<String>,
+    pub remote: Option<MemoryRemoteConfig>,
+    pub query: MemoryQueryConfig,
+}
+
+/// `memory.search.remote`: an embeddings endpoint of its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemoryRemoteConfig {
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `memory.search.query`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemoryQueryConfig {
+    pub max_results: Option<u64>,
+    pub min_score: Option<f64>,
+    pub hybrid: MemoryHybridConfig,
+}
+
+/// `memory.search.query.hybrid`: how keyword and vector scores are mixed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemoryHybridConfig {
+    pub enabled: Option<bool>,
+    pub vector_weight: Option<f64>,
+    pub text_weight: Option<f64>,
 }
 
 /// `tools`.
@@ -148,6 +197,17 @@ pub struct AgentDefaults {
     pub timeout_seconds: Option<u64>,
     pub context_tokens: Option<u64>,
     pub thinking_default: Option<String>,
+    /// Do not create the workspace files of a new workspace.
+    pub skip_bootstrap: Option<bool>,
+    /// Most characters of one workspace file put into the system prompt.
+    pub bootstrap_max_chars: Option<u64>,
+    /// Most characters of all workspace files together in the system prompt.
+    pub bootstrap_total_max_chars: Option<u64>,
+    /// Share of the model's context the system prompt (instructions, workspace files, tool
+    /// schemas) may take, 0–1 (default 0.25).
+    pub prompt_share: Option<f64>,
+    /// The older spelling of `memory.search`.
+    pub memory_search: Option<MemorySearchConfig>,
 }
 
 /// `agents.defaults.models["provider/model"]`.

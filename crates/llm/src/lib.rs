@@ -9,6 +9,7 @@
 mod backlog;
 mod classify;
 mod decoder;
+mod embed;
 mod error;
 mod ndjson;
 mod ollama;
@@ -21,6 +22,7 @@ mod types;
 
 pub use backlog::Backlog;
 pub use decoder::{ReplyDecoder, StreamLimits, WireFormat};
+pub use embed::{EmbeddingClient, DEFAULT_EMBED_TIMEOUT};
 pub use error::LlmError;
 pub use types::*;
 

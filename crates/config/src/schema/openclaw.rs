@@ -119,6 +119,54 @@ const MODEL_ENTRY: Shape = Object(&[
     field("codeMode", Known),
 ]);
 
+const MEMORY_SEARCH: Shape = Object(&[
+    field("enabled", Bool),
+    field("provider", String),
+    field("model", String),
+    field(
+        "remote",
+        Object(&[
+            field("baseUrl", String),
+            field("apiKey", String),
+            field("headers", Record(&String)),
+            field("batch", Known),
+        ]),
+    ),
+    field(
+        "query",
+        Object(&[
+            field("maxResults", Integer),
+            field("minScore", Number),
+            field(
+                "hybrid",
+                Object(&[
+                    field("enabled", Bool),
+                    field("vectorWeight", Number),
+                    field("textWeight", Number),
+                    field("candidateMultiplier", Known),
+                    field("mmr", Known),
+                    field("temporalDecay", Known),
+                ]),
+            ),
+        ]),
+    ),
+    field("fallback", Known),
+    field("extraPaths", Known),
+    field("sources", Known),
+    field("experimental", Known),
+    field("cache", Known),
+    field("local", Known),
+    field("multimodal", Known),
+    field("store", Known),
+    field("sync", Known),
+    field("chunking", Known),
+    field("rememberAcrossConversations", Known),
+    field("inputType", Known),
+    field("queryInputType", Known),
+    field("documentInputType", Known),
+    field("outputDimensionality", Known),
+]);
+
 const AGENT_DEFAULTS: &[Field] = &[
     field("model", MODEL_SELECTION),
     field("models", Record(&MODEL_ENTRY)),
@@ -148,11 +196,13 @@ const AGENT_DEFAULTS: &[Field] = &[
     field("skills", Known),
     field("silentReply", Known),
     field("repoRoot", Known),
-    field("skipBootstrap", Known),
+    field("skipBootstrap", Bool),
     field("skipOptionalBootstrapFiles", Known),
     field("contextInjection", Known),
-    field("bootstrapMaxChars", Known),
-    field("bootstrapTotalMaxChars", Known),
+    field("bootstrapMaxChars", Integer),
+    field("bootstrapTotalMaxChars", Integer),
+    // Ours: the share of the context the system prompt may take (default 0.25).
+    field("promptShare", Number),
     field("bootstrapPromptTruncationWarning", Known),
     field("experimental", Known),
     field("userTimezone", Known),
@@ -161,7 +211,7 @@ const AGENT_DEFAULTS: &[Field] = &[
     field("envelopeTimestamp", Known),
     field("envelopeElapsed", Known),
     field("cliBackends", Known),
-    field("memorySearch", Known),
+    field("memorySearch", MEMORY_SEARCH),
     field("startupContext", Known),
     field("contextLimits", Known),
     field("contextPruning", Known),
@@ -347,7 +397,15 @@ pub const ROOT: Shape = Object(&[
     field("discovery", Known),
     field("canvasHost", Known),
     field("talk", Known),
-    field("memory", Known),
+    field(
+        "memory",
+        Object(&[
+            field("search", MEMORY_SEARCH),
+            field("backend", Known),
+            field("citations", Known),
+            field("qmd", Known),
+        ]),
+    ),
     field("mcp", Known),
     field("skills", Known),
     field("plugins", Known),
