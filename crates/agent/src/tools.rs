@@ -12,8 +12,13 @@ use serde_json::{json, Value};
 use crate::exec::{run_exec, ExecPolicy};
 use crate::workspace::Workspace;
 
-/// Largest file `read` returns whole; longer content is cut with a note.
+/// Largest output of one `read`; longer content is cut with a note saying where to go on.
 const READ_LIMIT_BYTES: usize = 256 * 1024;
+/// After the lines asked for, `read` counts the rest of the file's lines only when this much is
+/// left (so a huge file costs no full scan); otherwise it says the file goes on.
+const COUNT_REST_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest file `edit` loads whole.
+const EDIT_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a tool produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,52 +227,156 @@ fn int_arg(args: &Value, name: &str, tool: &str) -> Result<Option<u64>, String> 
 }
 
 fn read(args: &Value, ws: &Workspace) -> Result<String, String> {
+    use std::io::BufRead;
     let path = string_arg(args, "path", "read")?;
     let offset = int_arg(args, "offset", "read")?.unwrap_or(1).max(1);
     let limit = int_arg(args, "limit", "read")?;
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
-    let bytes = ws.read(&real).map_err(|e| io_message("read", path, &e))?;
-    if bytes.contains(&0) {
-        return Err(format!(
-            "`{path}` is a binary file; read only works on text"
-        ));
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let total = text.lines().count();
+    let (file, size) = ws
+        .open_regular(&real)
+        .map_err(|e| io_message("read", path, &e))?;
     let skip = usize::try_from(offset - 1).unwrap_or(usize::MAX);
     let take = limit
         .and_then(|l| usize::try_from(l).ok())
         .unwrap_or(usize::MAX);
+    let end = skip.saturating_add(take);
+    let binary = || format!("`{path}` is a binary file; read only works on text");
+    let io = |e: std::io::Error| io_message("read", path, &e);
+
+    // One pass that keeps only the lines asked for: a file of gigabytes costs a buffer, not
+    // its size, whatever offset and limit say.
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     let mut out = String::new();
-    let mut shown = 0;
-    for line in text.lines().skip(skip).take(take) {
-        if out.len() + line.len() > READ_LIMIT_BYTES {
-            out.push_str(&format!(
-                "\n[cut at {} KiB: {} more lines; read again with offset {}]",
-                READ_LIMIT_BYTES / 1024,
-                total.saturating_sub(skip + shown),
-                skip + shown + 1
-            ));
-            return Ok(out);
+    let mut line: Vec<u8> = Vec::new();
+    let mut index = 0usize; // of the line being read
+    let mut shown = 0usize;
+    let mut cut = false; // the output cap was reached
+    let mut scanned: u64 = 0;
+    let mut partial = false; // bytes of a line without its newline yet
+    loop {
+        let buf = reader.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            break;
         }
-        out.push_str(line);
-        out.push('\n');
-        shown += 1;
+        let (len, ends_line) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let chunk = &buf[..len];
+        if chunk.contains(&0) {
+            return Err(binary());
+        }
+        let wanted = index >= skip && index < end && !cut;
+        if wanted && line.len() <= READ_LIMIT_BYTES {
+            let body = if ends_line { &chunk[..len - 1] } else { chunk };
+            let room = READ_LIMIT_BYTES + 1 - line.len();
+            line.extend_from_slice(&body[..body.len().min(room)]);
+        }
+        reader.consume(len);
+        scanned += len as u64;
+        partial = !ends_line;
+        if ends_line {
+            if wanted {
+                cut = !push_line(&mut out, &line);
+                if !cut {
+                    shown += 1;
+                }
+            }
+            line.clear();
+            index += 1;
+            if index >= end || cut {
+                break;
+            }
+        }
     }
-    if shown == 0 && total > 0 {
-        return Err(format!(
-            "`{path}` has {total} lines; offset {offset} is past the end"
-        ));
+    // A last line without a newline.
+    if partial && index >= skip && index < end && !cut {
+        cut = !push_line(&mut out, &line);
+        if !cut {
+            shown += 1;
+        }
     }
-    if skip + shown < total {
+    if partial {
+        index += 1;
+        partial = false;
+    }
+    // How many lines the file has: counted on when little is left, else said to be more.
+    let mut total = Some(index);
+    if scanned < size {
+        if size - scanned <= COUNT_REST_BYTES {
+            let mut rest = index;
+            loop {
+                let buf = reader.fill_buf().map_err(io)?;
+                if buf.is_empty() {
+                    break;
+                }
+                let n = buf.iter().filter(|b| **b == b'\n').count();
+                rest += n;
+                partial = buf.last() != Some(&b'\n');
+                let len = buf.len();
+                reader.consume(len);
+            }
+            total = Some(rest + usize::from(partial));
+        } else {
+            total = None;
+        }
+    }
+    let next = skip + shown + 1;
+    if cut {
         out.push_str(&format!(
-            "[lines {}-{} of {total}; read again with offset {} for more]",
-            skip + 1,
-            skip + shown,
-            skip + shown + 1
+            "\n[cut at {} KiB; read again with offset {next}]",
+            READ_LIMIT_BYTES / 1024
         ));
+        return Ok(out);
     }
-    Ok(out)
+    match total {
+        Some(total) if shown == 0 && total > 0 && skip >= total => Err(format!(
+            "`{path}` has {total} lines; offset {offset} is past the end"
+        )),
+        Some(total) if skip + shown < total => {
+            out.push_str(&format!(
+                "[lines {}-{} of {total}; read again with offset {next} for more]",
+                skip + 1,
+                skip + shown
+            ));
+            Ok(out)
+        }
+        None => {
+            out.push_str(&format!(
+                "[lines {}-{}; the file goes on ({} MiB in all); read again with offset {next} for more]",
+                skip + 1,
+                skip + shown,
+                size / (1024 * 1024)
+            ));
+            Ok(out)
+        }
+        _ => Ok(out),
+    }
+}
+
+/// Appends one line (lossily decoded) to the output; false when it would pass the cap. A
+/// single line longer than the whole cap (minified JSON, say) is shown cut rather than not at
+/// all.
+fn push_line(out: &mut String, line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    if out.len() + text.len() > READ_LIMIT_BYTES {
+        if !out.is_empty() {
+            return false;
+        }
+        let mut cut = READ_LIMIT_BYTES.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push_str(&text[..cut]);
+        out.push_str(&format!(
+            "…[this line is longer than {} KiB and was cut]\n",
+            READ_LIMIT_BYTES / 1024
+        ));
+        return true;
+    }
+    out.push_str(&text);
+    out.push('\n');
+    true
 }
 
 fn write(args: &Value, ws: &Workspace) -> Result<String, String> {
@@ -301,7 +410,9 @@ fn edit(args: &Value, ws: &Workspace) -> Result<String, String> {
         }
     };
     let real = ws.resolve(path).map_err(|e| e.to_string())?;
-    let bytes = ws.read(&real).map_err(|e| io_message("edit", path, &e))?;
+    let bytes = ws
+        .read(&real, EDIT_LIMIT_BYTES)
+        .map_err(|e| io_message("edit", path, &e))?;
     let mut text = String::from_utf8(bytes).map_err(|_| {
         format!("`edit`: `{path}` is not UTF-8 text; edit only works on text files")
     })?;
@@ -360,6 +471,7 @@ fn io_message(tool: &str, path: &str, e: &std::io::Error) -> String {
         }
         std::io::ErrorKind::PermissionDenied => format!("`{tool}`: permission denied for `{path}`"),
         _ if e.raw_os_error() == Some(21) => format!("`{tool}`: `{path}` is a directory"),
+        std::io::ErrorKind::InvalidInput => format!("`{tool}`: `{path}` is {e}"),
         _ => format!("`{tool}`: `{path}`: {e}"),
     }
 }
@@ -438,6 +550,69 @@ mod tests {
             std::fs::read_to_string(dir.path().join("d/notes.txt")).unwrap(),
             "one\n2\nthree\n"
         );
+    }
+
+    #[tokio::test]
+    async fn read_streams_the_lines_asked_for_and_refuses_what_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let text: String = (1..=1000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(dir.path().join("f.txt"), &text).unwrap();
+        let out = run(
+            &ws,
+            "read",
+            json!({"path": "f.txt", "offset": 500, "limit": 2}),
+        )
+        .await;
+        assert_eq!(
+            out.content,
+            "line 500\nline 501\n[lines 500-501 of 1000; read again with offset 502 for more]"
+        );
+        let out = run(&ws, "read", json!({"path": "f.txt", "offset": 999})).await;
+        assert_eq!(out.content, "line 999\nline 1000\n");
+        let out = run(&ws, "read", json!({"path": "f.txt", "offset": 1001})).await;
+        assert!(
+            out.is_error && out.content.contains("past the end"),
+            "{out:?}"
+        );
+        // No newline at the end; one line longer than the whole output cap.
+        std::fs::write(dir.path().join("g.txt"), "a\nb").unwrap();
+        assert_eq!(
+            run(&ws, "read", json!({"path": "g.txt"})).await.content,
+            "a\nb\n"
+        );
+        std::fs::write(
+            dir.path().join("long.txt"),
+            "x".repeat(READ_LIMIT_BYTES * 3),
+        )
+        .unwrap();
+        let out = run(&ws, "read", json!({"path": "long.txt"})).await;
+        assert!(
+            !out.is_error && out.content.contains("was cut"),
+            "{}",
+            &out.content[..100]
+        );
+        assert!(out.content.len() < READ_LIMIT_BYTES + 200);
+        // A FIFO with no writer: refused at once, never waited on.
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for tool in ["read", "edit"] {
+            let args = if tool == "read" {
+                json!({"path": "pipe"})
+            } else {
+                json!({"path": "pipe", "edits": [{"oldText": "a", "newText": "b"}]})
+            };
+            let out =
+                tokio::time::timeout(std::time::Duration::from_secs(10), run(&ws, tool, args))
+                    .await
+                    .expect("a FIFO hung the tool");
+            assert!(out.is_error && out.content.contains("FIFO"), "{out:?}");
+        }
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let out = run(&ws, "read", json!({"path": "d"})).await;
+        assert!(out.is_error && out.content.contains("directory"), "{out:?}");
     }
 
     #[tokio::test]

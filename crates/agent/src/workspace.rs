@@ -115,10 +115,59 @@ impl Workspace {
         Ok(real)
     }
 
-    /// Reads a file [`resolve`](Self::resolve)d earlier, without leaving the workspace even if
-    /// the path changed since.
-    pub fn read(&self, real: &Path) -> io::Result<Vec<u8>> {
-        self.dir.read(self.relative(real)?).map_err(escape_error)
+    /// Opens a file [`resolve`](Self::resolve)d earlier for reading, without leaving the
+    /// workspace even if the path changed since. Opened without blocking (a FIFO with no
+    /// writer would hang the open) and checked with `fstat` on the handle: anything but a
+    /// regular file — FIFO, socket, device, directory — is refused with an error that says
+    /// what it is. Returns the file and its size.
+    pub fn open_regular(&self, real: &Path) -> io::Result<(std::fs::File, u64)> {
+        use cap_std::fs::OpenOptionsExt;
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.read(true).custom_flags(libc::O_NONBLOCK);
+        let file = self
+            .dir
+            .open_with(self.relative(real)?, &options)
+            .map_err(escape_error)?
+            .into_std();
+        let meta = file.metadata()?;
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            use std::os::unix::fs::FileTypeExt;
+            let what = if kind.is_dir() {
+                "a directory"
+            } else if kind.is_fifo() {
+                "a FIFO (named pipe)"
+            } else if kind.is_socket() {
+                "a socket"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else {
+                "not a regular file"
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what}, not a regular file; file tools only read regular files"),
+            ));
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// Reads a whole file [`resolve`](Self::resolve)d earlier (see [`open_regular`]) of at
+    /// most `max` bytes.
+    ///
+    /// [`open_regular`]: Self::open_regular
+    pub fn read(&self, real: &Path, max: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let (file, size) = self.open_regular(real)?;
+        if size > max {
+            return Err(too_large(size, max));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.take(max + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(bytes.len() as u64, max));
+        }
+        Ok(bytes)
     }
 
     /// Replaces a file [`resolve`](Self::resolve)d earlier (creating its directories) through a
@@ -269,6 +318,17 @@ fn kept_permissions(dir: &Dir, name: &OsStr) -> io::Result<Option<Permissions>> 
 }
 
 /// cap-std's "a path led outside of the filesystem", in our words.
+fn too_large(size: u64, max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} MiB, more than the {} MiB this tool handles whole",
+            size / (1024 * 1024),
+            max / (1024 * 1024)
+        ),
+    )
+}
+
 fn escape_error(e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside") {
         io::Error::new(io::ErrorKind::PermissionDenied, OUTSIDE)
@@ -342,7 +402,7 @@ mod tests {
 
         let err = ws.write_atomic(&real, b"x").unwrap_err();
         assert_eq!(err.to_string(), OUTSIDE);
-        let err = ws.read(&real).unwrap_err();
+        let err = ws.read(&real, 1 << 20).unwrap_err();
         assert_eq!(err.to_string(), OUTSIDE);
         assert_eq!(
             std::fs::read_to_string(outside.join("f")).unwrap(),
@@ -358,7 +418,7 @@ mod tests {
         let real = ws.resolve("a/b/c.txt").unwrap();
         ws.write_atomic(&real, b"one").unwrap();
         ws.write_atomic(&real, b"two").unwrap();
-        assert_eq!(ws.read(&real).unwrap(), b"two");
+        assert_eq!(ws.read(&real, 1 << 20).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(dir.path().join("a/b")).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file left behind");
         let root = ws.resolve(".").unwrap();

@@ -103,3 +103,62 @@ fn a_reply_with_a_thousand_tool_calls_stays_bounded() {
         .count();
     assert_eq!(tool_messages, 1000);
 }
+
+/// `read` streams: a 64 MiB file read with `limit: 1`, then deep into it with an offset, costs
+/// the agent a buffer, not the file (the 2 GB figure in RELIABILITY.md is the same path).
+#[test]
+fn reading_a_big_file_costs_a_buffer_not_the_file() {
+    let calls = [
+        json!({"path": "big.txt", "limit": 1}),
+        json!({"path": "big.txt", "offset": 3_000_000, "limit": 2}),
+    ];
+    let mut spec = ModelSpec::new("llama3.3");
+    for args in &calls {
+        spec = spec.reply(Reply::Sse(many_tool_calls(1, "read", args)));
+    }
+    let server = TestServer::builder()
+        .model(spec.reply(Reply::Sse(text_stream("m", &["done"]))))
+        .start_blocking()
+        .unwrap();
+    let env = Env::new().api_key("ollama-local").ollama(&server);
+    let ws = env.state_dir().join("workspace");
+    std::fs::create_dir_all(&ws).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(ws.join("big.txt")).unwrap());
+        for i in 1..=4_000_000u32 {
+            writeln!(f, "line {i:08}").unwrap(); // 14 bytes: 56 MB in all
+        }
+    }
+    let mut cmd = env.std_command(&[
+        "agent",
+        "-m",
+        "read it",
+        "--model",
+        "ollama/llama3.3",
+        "--json",
+    ]);
+    cmd.stdin(std::process::Stdio::null());
+    let run = run_measured(cmd);
+    assert!(run.status.success(), "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    let results: Vec<&str> = out["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["result"].as_str().unwrap())
+        .collect();
+    assert!(
+        results[0].starts_with("line 00000001\n[lines 1-1; the file goes on"),
+        "{}",
+        results[0]
+    );
+    assert!(
+        results[1].starts_with("line 03000000\nline 03000001\n"),
+        "{}",
+        results[1]
+    );
+    let peak_mib = run.peak_kib / 1024;
+    eprintln!("read of a 56 MB file: peak RSS {peak_mib} MiB");
+    assert!(peak_mib <= 20, "peak RSS {peak_mib} MiB");
+}
