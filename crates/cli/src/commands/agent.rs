@@ -56,6 +56,8 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
     });
     printer.finish_stream();
     let Some(result) = result else {
+        // Whatever still runs on a blocking thread (a file on a stalled disk) is not waited for.
+        rt.shutdown_background();
         output::warn(format!(
             "interrupted; the transcript keeps everything up to now (session {session_id})"
         ));
@@ -135,9 +137,7 @@ impl Approver for TerminalApprover {
             }
             anstream::eprint!("{}", approval_prompt(command, request.sandboxed));
             let _ = std::io::stderr().flush();
-            // Nothing else runs while the user decides, so a blocking read is fine here.
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).ok()?;
+            let line = read_answer().await?;
             Some(match line.trim().to_ascii_lowercase().as_str() {
                 "y" | "yes" => Decision::Run,
                 "unsandboxed" if request.sandboxed => Decision::RunUnsandboxed,
@@ -145,6 +145,47 @@ impl Approver for TerminalApprover {
             })
         })
     }
+}
+
+/// One line from the terminal, read on a thread of its own so that the runtime stays free to
+/// notice a Ctrl-C while the person thinks. The thread waits with `poll` and gives up as soon
+/// as the question is dropped (a Ctrl-C), so no stray reader is left to swallow the next line
+/// typed (in `openclaw chat`).
+async fn read_answer() -> Option<String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel = CancelOnDrop(cancelled.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut fds = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one descriptor we pass by reference.
+        let ready = unsafe { libc::poll(&mut fds, 1, 100) };
+        if ready > 0 {
+            let mut line = String::new();
+            let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+            let _ = tx.send(read.ok());
+            return;
+        }
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            let _ = tx.send(None);
+            return;
+        }
+    });
+    rx.await.ok().flatten()
 }
 
 /// The question before a command runs: the command exactly as `sh -c` gets it, every line

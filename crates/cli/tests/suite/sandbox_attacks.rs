@@ -246,13 +246,8 @@ fn an_approved_command_still_runs_in_the_sandbox_unless_the_person_says_unsandbo
         .unwrap();
     let env = hostile_setup(env_paths, &server);
     for answer in ["y", "unsandboxed"] {
-        let mut command = env.std_command(&[
-            "agent",
-            "-m",
-            "touch a file",
-            "--model",
-            "ollama/llama3.3",
-        ]);
+        let mut command =
+            env.std_command(&["agent", "-m", "touch a file", "--model", "ollama/llama3.3"]);
         command.env("TERM", "dumb");
         let mut term = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
         let screen = term.exp_string("unsandboxed` to run it outside").unwrap();
@@ -266,4 +261,51 @@ fn an_approved_command_still_runs_in_the_sandbox_unless_the_person_says_unsandbo
         );
     }
     assert_eq!(outside_names(&env), ["secret", "unsandboxed"]);
+}
+
+/// Ctrl-C while the approval question waits: the agent stops at once (exit 130), runs
+/// nothing, and the transcript gets an "interrupted" result for the call on the next open.
+#[test]
+fn ctrl_c_at_the_approval_question_stops_the_agent() {
+    let env_paths = Env::new();
+    let out = format!("{}/outside", env_paths.home().display());
+    let server = TestServer::builder()
+        .model(
+            ModelSpec::new("llama3.3")
+                .reply(exec(&format!("touch {out}/never")))
+                .reply(Reply::Sse(text_stream("m", &["one"]))),
+        )
+        .start_blocking()
+        .unwrap();
+    let env = hostile_setup(env_paths, &server);
+    let mut command = env.std_command(&[
+        "agent",
+        "-m",
+        "touch a file",
+        "--model",
+        "ollama/llama3.3",
+        "--session-id",
+        "ctrl-c",
+    ]);
+    command.env("TERM", "dumb");
+    let mut term = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    term.exp_string("run it inside the sandbox?").unwrap();
+    term.send_control('c').unwrap();
+    let rest = term.exp_eof().unwrap();
+    let status = term.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 130)),
+        "{status:?}\n{rest}"
+    );
+    assert_eq!(outside_names(&env), ["secret"]);
+    // The unanswered call is answered "interrupted" when the session is used again.
+    let sessions = env.state_dir().join("agents/main/sessions");
+    let session = openclaw_agent::Session::open(&sessions, "ctrl-c", &sessions).unwrap();
+    let history = session.history();
+    assert!(
+        history
+            .iter()
+            .any(|m| m.role == openclaw_llm::Role::Tool && m.content.starts_with("interrupted")),
+        "{history:#?}"
+    );
 }
