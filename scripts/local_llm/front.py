@@ -896,7 +896,7 @@ class Handler(BaseHTTPRequestHandler):
 def settings_of(args):
     """What a reply depends on. A running front is reused only when these match."""
     return {
-        "models": [name for name, _, _ in MODEL_SPECS],
+        "models": [name for name, _, _ in MODEL_SPECS] + ([EMBED_MODEL] if args.embed_model_path else []),
         "ctx": args.ctx,
         "max_tokens": args.max_tokens,
         "think_budget": args.think_budget,

@@ -6,8 +6,10 @@
 //! test to finish stopped the backend under one still streaming from it (issue #18). So:
 //!
 //! - each set of settings ([`BackendSettings`]) has its own backend, in its own state directory
-//!   under the cargo target directory (`<target>/local-llm-tests/<settings>`) and on a port the
-//!   kernel picks — never the default `.local-llm` backend that `scripts/demo` uses, nor 11434;
+//!   under the cargo target directory (`<target>/local-llm-tests/<settings>-<code>`, where
+//!   `<code>` is a hash of the backend's scripts, so an edited backend is never confused with
+//!   the one still running from before the edit) and on a port the kernel picks — never the
+//!   default `.local-llm` backend that `scripts/demo` uses, nor 11434;
 //! - every user holds a [`Lease`], a shared `flock` on `<state dir>/lease.lock`, taken *before*
 //!   it asks `scripts/local-llm start` for the address and kept until it is dropped (the kernel
 //!   releases it when the process dies, so a crashed test leaves no stale lease);
@@ -94,7 +96,7 @@ impl LocalBackend {
     /// Like [`LocalBackend::acquire`], with other settings (and so another backend).
     pub fn acquire_with(settings: &BackendSettings) -> Result<Self, String> {
         static ONE_START_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let state_dir = tests_dir()?.join(settings.key());
+        let state_dir = tests_dir()?.join(format!("{}-{}", settings.key(), code_hash()?));
         std::fs::create_dir_all(&state_dir)
             .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
         let lease = Lease::take(&state_dir, LEASE_WAIT)?;
@@ -130,6 +132,47 @@ impl LocalBackend {
 /// `scripts/local-llm` in this repository.
 pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/local-llm")
+}
+
+/// A short hash of the backend's code (`scripts/local-llm` and `scripts/local_llm/`, docs
+/// aside): FNV-1a over each file's path and contents, in path order.
+fn code_hash() -> Result<String, String> {
+    fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "__pycache__") {
+                    collect(&path, files)?;
+                }
+            } else if path.extension().is_none_or(|e| e != "md") {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    let script = script();
+    let mut files = vec![script.clone()];
+    if let Some(scripts) = script.parent() {
+        collect(&scripts.join("local_llm"), &mut files)?;
+    }
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in &files {
+        let contents =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let name = file
+            .file_name()
+            .map(|n| n.as_encoded_bytes())
+            .unwrap_or_default();
+        for byte in name.iter().chain(&[0]).chain(&contents) {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(format!("{:08x}", hash >> 32))
 }
 
 /// Where the tests' backends keep their state: `<target>/local-llm-tests`.
@@ -342,6 +385,13 @@ mod tests {
         drop(exclusive);
         Lease::take(&dir, Duration::from_secs(1)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_code_hash_is_stable_and_short() {
+        let hash = code_hash().unwrap();
+        assert_eq!(hash.len(), 8);
+        assert_eq!(code_hash().unwrap(), hash);
     }
 
     #[test]
