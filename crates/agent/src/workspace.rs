@@ -194,11 +194,7 @@ impl Workspace {
             .map_err(escape_error)?
         };
         let kept = kept_permissions(&dir, name)?;
-        let tmp = format!(
-            ".{}.openclaw-tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        );
+        let tmp = temp_name(name);
         // A leftover of a crashed run with the same process id: opening it again would keep
         // its mode instead of the one chosen here.
         let _ = dir.remove_file(&tmp);
@@ -318,6 +314,20 @@ fn kept_permissions(dir: &Dir, name: &OsStr) -> io::Result<Option<Permissions>> 
 }
 
 /// cap-std's "a path led outside of the filesystem", in our words.
+/// The temporary sibling of `name`: `.<name>.openclaw-tmp-<pid>`, or, for a name too long to
+/// take the suffix within the 255-byte limit of file names, a short one made from a hash of it.
+fn temp_name(name: &std::ffi::OsStr) -> String {
+    use std::hash::{Hash, Hasher};
+    let pid = std::process::id();
+    let long = format!(".{}.openclaw-tmp-{pid}", name.to_string_lossy());
+    if long.len() <= 255 {
+        return long;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    format!(".openclaw-tmp-{:016x}-{pid}", h.finish())
+}
+
 fn too_large(size: u64, max: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -530,5 +540,19 @@ mod tests {
         std::os::unix::fs::symlink(&outside, dir.path().join("ws/d")).unwrap();
         let err = ws.enter_dir(&real).unwrap_err();
         assert_eq!(err.to_string(), OUTSIDE);
+    }
+
+    #[test]
+    fn a_255_byte_file_name_can_be_written_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let name = format!("{}.txt", "n".repeat(251));
+        assert_eq!(name.len(), 255);
+        let real = ws.resolve(&name).unwrap();
+        ws.write_atomic(&real, b"one").unwrap();
+        ws.write_atomic(&real, b"two").unwrap();
+        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
     }
 }
