@@ -486,4 +486,71 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("stopped after 1 s"), "{err}");
     }
+
+    #[tokio::test]
+    async fn big_output_is_drained_and_kept_head_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = ExecPolicy {
+            security: ExecSecurity::Full,
+            ..ExecPolicy::default()
+        };
+        // ~1.3 MB on stdout: before, the pipe filled at 64 KiB and the command stalled until
+        // its timeout; now it ends at once and both ends of the output are kept.
+        let out = run_exec(
+            "seq 1 200000; echo tail-marker >&2",
+            dir.path(),
+            dir.path(),
+            Some(Duration::from_secs(60)),
+            &full,
+            &mut NoApprover,
+        )
+        .await
+        .unwrap();
+        assert!(out.starts_with("1\n2\n3\n"), "{}", &out[..40]);
+        assert!(out.contains("bytes of output cut"), "no cut marker");
+        assert!(out.contains("200000\n"), "the tail is missing");
+        assert!(out.contains("[stderr]\ntail-marker"), "stderr is missing");
+        assert!(out.len() < 2 * OUTPUT_LIMIT, "{} bytes", out.len());
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_every_process_the_command_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = ExecPolicy {
+            security: ExecSecurity::Full,
+            ..ExecPolicy::default()
+        };
+        let err = run_exec(
+            "sleep 100 & echo $! > bg.pid; sleep 100",
+            dir.path(),
+            dir.path(),
+            Some(Duration::from_secs(1)),
+            &full,
+            &mut NoApprover,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("stopped after 1 s"), "{err}");
+        let pid: i32 = std::fs::read_to_string(dir.path().join("bg.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Killed: gone, or a zombie until whoever adopted it reaps it.
+        let alive = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(") ")
+                    .next()
+                    .is_some_and(|rest| !rest.starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pid {pid} outlived its command"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
