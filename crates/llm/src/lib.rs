@@ -14,6 +14,7 @@ mod error;
 mod ndjson;
 mod ollama;
 mod openai;
+mod options;
 mod reply;
 mod sse;
 mod textual_calls;
@@ -24,6 +25,7 @@ pub use backlog::Backlog;
 pub use decoder::{ReplyDecoder, StreamLimits, WireFormat};
 pub use embed::{EmbeddingClient, DEFAULT_EMBED_TIMEOUT};
 pub use error::LlmError;
+pub use options::{Image, RequestOptions, ResponseFormat, ToolChoice};
 pub use types::*;
 
 use std::collections::BTreeMap;
@@ -115,9 +117,18 @@ impl ModelClient {
 
     /// The JSON body [`ModelClient::stream_chat`] sends for `request` on this endpoint's wire.
     pub fn request_body(&self, request: &ChatRequest) -> Result<serde_json::Value, LlmError> {
+        self.request_body_with(request, &RequestOptions::default())
+    }
+
+    /// The JSON body [`ModelClient::stream_chat_with`] sends for `request` with `options`.
+    pub fn request_body_with(
+        &self,
+        request: &ChatRequest,
+        options: &RequestOptions,
+    ) -> Result<serde_json::Value, LlmError> {
         match self.endpoint.api {
-            ApiKind::Ollama => Ok(ollama::request_body(request)),
-            ApiKind::OpenAiCompletions => Ok(openai::request_body(request)),
+            ApiKind::Ollama => Ok(ollama::request_body(request, options)),
+            ApiKind::OpenAiCompletions => Ok(openai::request_body(request, options)),
             ApiKind::Unsupported => Err(self.unsupported()),
         }
     }
@@ -141,8 +152,20 @@ impl ModelClient {
         request: &ChatRequest,
         on_event: &mut (dyn FnMut(StreamEvent) + Send),
     ) -> Result<ChatResponse, LlmError> {
+        self.stream_chat_with(request, &RequestOptions::default(), on_event)
+            .await
+    }
+
+    /// [`ModelClient::stream_chat`] with generation settings (sampling, stop, format, tool
+    /// choice, images) mapped onto this endpoint's wire.
+    pub async fn stream_chat_with(
+        &self,
+        request: &ChatRequest,
+        options: &RequestOptions,
+        on_event: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<ChatResponse, LlmError> {
         let url = self.chat_url()?;
-        let body = self.request_body(request)?;
+        let body = self.request_body_with(request, options)?;
         let http = self.http.as_ref().map_err(|detail| LlmError::Connect {
             url: url.clone(),
             detail: detail.clone(),

@@ -11,32 +11,67 @@ use serde_json::{json, Map, Value};
 use crate::classify::{classify_stream_error, truncate, Context};
 use crate::error::LlmError;
 use crate::openai::{role_name, tools};
+use crate::options::{Image, RequestOptions, ResponseFormat};
 use crate::reply::{Assembler, Emit};
 use crate::textual_calls::Arguments;
 use crate::types::{ChatMessage, ChatRequest, Role, ThinkingLevel, Usage};
 
 /// The JSON body of a streaming `/api/chat` request.
-pub(crate) fn request_body(request: &ChatRequest) -> Value {
+///
+/// `settings` map onto `options` (`num_predict`, `temperature`, `top_p`, `stop`, `seed`,
+/// `presence_penalty`, `frequency_penalty`) and `format` (`"json"` or the JSON schema); the
+/// tool choices this wire cannot carry are [`RequestOptions::unsupported_on`]'s to refuse.
+pub(crate) fn request_body(request: &ChatRequest, settings: &RequestOptions) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(request.model));
-    let messages: Vec<Value> = request.messages.iter().map(message).collect();
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| message(m, settings.images_for(&request.messages, i)))
+        .collect();
     body.insert("messages".into(), Value::Array(messages));
     body.insert("stream".into(), json!(true));
-    if !request.tools.is_empty() {
+    if !request.tools.is_empty() && settings.offers_tools() {
         body.insert("tools".into(), tools(&request.tools));
     }
     let mut options = Map::new();
     if let Some(num_ctx) = request.num_ctx {
         options.insert("num_ctx".into(), json!(num_ctx));
     }
-    if let Some(max_tokens) = request.max_tokens {
+    if let Some(max_tokens) = settings.max_tokens.or(request.max_tokens) {
         options.insert("num_predict".into(), json!(max_tokens));
     }
-    if let Some(temperature) = request.temperature {
+    if let Some(temperature) = settings.temperature.or(request.temperature) {
         options.insert("temperature".into(), json!(temperature));
+    }
+    let numbers = [
+        ("top_p", settings.top_p),
+        ("presence_penalty", settings.presence_penalty),
+        ("frequency_penalty", settings.frequency_penalty),
+    ];
+    for (key, value) in numbers {
+        if let Some(value) = value {
+            options.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(seed) = settings.seed {
+        options.insert("seed".into(), json!(seed));
+    }
+    if !settings.stop.is_empty() {
+        options.insert("stop".into(), json!(settings.stop));
     }
     if !options.is_empty() {
         body.insert("options".into(), Value::Object(options));
+    }
+    match &settings.response_format {
+        None => {}
+        Some(ResponseFormat::JsonObject) => {
+            body.insert("format".into(), json!("json"));
+        }
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            body.insert("format".into(), schema.clone());
+        }
     }
     if let Some(level) = request.thinking {
         let think = match level {
@@ -50,10 +85,15 @@ pub(crate) fn request_body(request: &ChatRequest) -> Value {
     Value::Object(body)
 }
 
-fn message(m: &ChatMessage) -> Value {
+fn message(m: &ChatMessage, images: &[Image]) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(role_name(m.role)));
     out.insert("content".into(), json!(m.content));
+    if !images.is_empty() {
+        // Natively an image is its bare base64, without the data URL's prefix.
+        let data: Vec<&str> = images.iter().map(|i| i.base64.as_str()).collect();
+        out.insert("images".into(), json!(data));
+    }
     if m.role == Role::Tool {
         if let Some(name) = &m.tool_name {
             out.insert("tool_name".into(), json!(name));
@@ -193,7 +233,7 @@ mod tests {
             temperature: Some(0.5),
         };
         assert_eq!(
-            request_body(&request),
+            request_body(&request, &RequestOptions::default()),
             json!({
                 "model": "qwen3:8b",
                 "messages": [
@@ -219,7 +259,7 @@ mod tests {
             tools: Vec::new(),
             ..request
         };
-        let body = request_body(&bare);
+        let body = request_body(&bare, &RequestOptions::default());
         for key in ["options", "think", "tools"] {
             assert!(body.get(key).is_none(), "{key}");
         }
@@ -227,6 +267,66 @@ mod tests {
             thinking: Some(ThinkingLevel::Off),
             ..bare
         };
-        assert_eq!(request_body(&off)["think"], json!(false));
+        assert_eq!(
+            request_body(&off, &RequestOptions::default())["think"],
+            json!(false)
+        );
+    }
+
+    #[test]
+    fn settings_map_onto_options_format_and_images() {
+        use crate::options::{Image, ToolChoice};
+        let request = ChatRequest {
+            model: "llava".into(),
+            messages: vec![ChatMessage::user("what is this?")],
+            tools: vec![ToolSpec {
+                name: "f".into(),
+                description: "d".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            num_ctx: Some(4096),
+            ..ChatRequest::default()
+        };
+        let options = RequestOptions {
+            max_tokens: Some(5),
+            temperature: Some(0.0),
+            top_p: Some(0.9),
+            stop: vec!["\n\n".into()],
+            seed: Some(7),
+            presence_penalty: Some(1.0),
+            frequency_penalty: Some(0.5),
+            response_format: Some(ResponseFormat::JsonObject),
+            images: [(
+                0,
+                vec![Image {
+                    media_type: "image/jpeg".into(),
+                    base64: "/9j/".into(),
+                }],
+            )]
+            .into_iter()
+            .collect(),
+            ..RequestOptions::default()
+        };
+        let body = request_body(&request, &options);
+        assert_eq!(
+            body["options"],
+            json!({"num_ctx": 4096, "num_predict": 5, "temperature": 0.0, "top_p": 0.9,
+                "presence_penalty": 1.0, "frequency_penalty": 0.5, "seed": 7, "stop": ["\n\n"]})
+        );
+        assert_eq!(body["format"], "json");
+        assert_eq!(body["messages"][0]["images"], json!(["/9j/"]));
+        assert!(body["tools"].is_array());
+        let schema = RequestOptions {
+            response_format: Some(ResponseFormat::JsonSchema {
+                name: "x".into(),
+                schema: json!({"type": "object", "required": ["a"]}),
+                strict: None,
+            }),
+            tool_choice: Some(ToolChoice::None),
+            ..RequestOptions::default()
+        };
+        let body = request_body(&request, &schema);
+        assert_eq!(body["format"], json!({"type": "object", "required": ["a"]}));
+        assert!(body.get("tools").is_none());
     }
 }

@@ -10,26 +10,87 @@ use serde_json::{json, Map, Value};
 
 use crate::classify::{classify_stream_error, truncate, Context};
 use crate::error::LlmError;
+use crate::options::{Image, RequestOptions, ResponseFormat, ToolChoice};
 use crate::reply::{Assembler, Emit};
 use crate::textual_calls::Arguments;
 use crate::types::{ChatMessage, ChatRequest, Role, ThinkingLevel, ToolCall, ToolSpec, Usage};
 
 /// The JSON body of a streaming `chat/completions` request.
-pub(crate) fn request_body(request: &ChatRequest) -> Value {
+pub(crate) fn request_body(request: &ChatRequest, options: &RequestOptions) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(request.model));
-    let messages: Vec<Value> = request.messages.iter().map(message).collect();
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| message(m, options.images_for(&request.messages, i)))
+        .collect();
     body.insert("messages".into(), Value::Array(messages));
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({ "include_usage": true }));
-    if !request.tools.is_empty() {
+    if !request.tools.is_empty() && options.offers_tools() {
         body.insert("tools".into(), tools(&request.tools));
+        match &options.tool_choice {
+            // `None` never gets here: the tools are not offered at all.
+            None | Some(ToolChoice::None) => {}
+            Some(ToolChoice::Auto) => {
+                body.insert("tool_choice".into(), json!("auto"));
+            }
+            Some(ToolChoice::Required) => {
+                body.insert("tool_choice".into(), json!("required"));
+            }
+            Some(ToolChoice::Function(name)) => {
+                body.insert(
+                    "tool_choice".into(),
+                    json!({"type": "function", "function": {"name": name}}),
+                );
+            }
+        }
+        if let Some(parallel) = options.parallel_tool_calls {
+            body.insert("parallel_tool_calls".into(), json!(parallel));
+        }
     }
-    if let Some(max_tokens) = request.max_tokens {
+    if let Some(max_tokens) = options.max_tokens.or(request.max_tokens) {
         body.insert("max_tokens".into(), json!(max_tokens));
     }
-    if let Some(temperature) = request.temperature {
+    if let Some(temperature) = options.temperature.or(request.temperature) {
         body.insert("temperature".into(), json!(temperature));
+    }
+    let numbers = [
+        ("top_p", options.top_p),
+        ("presence_penalty", options.presence_penalty),
+        ("frequency_penalty", options.frequency_penalty),
+    ];
+    for (key, value) in numbers {
+        if let Some(value) = value {
+            body.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(seed) = options.seed {
+        body.insert("seed".into(), json!(seed));
+    }
+    if !options.stop.is_empty() {
+        body.insert("stop".into(), json!(options.stop));
+    }
+    match &options.response_format {
+        None => {}
+        Some(ResponseFormat::JsonObject) => {
+            body.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        Some(ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        }) => {
+            let mut format = json!({"name": name, "schema": schema});
+            if let Some(strict) = strict {
+                format["strict"] = json!(strict);
+            }
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": format}),
+            );
+        }
     }
     if let Some(level) = request.thinking {
         let effort = match level {
@@ -69,10 +130,22 @@ pub(crate) fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn message(m: &ChatMessage) -> Value {
+fn message(m: &ChatMessage, images: &[Image]) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(role_name(m.role)));
-    out.insert("content".into(), json!(m.content));
+    if images.is_empty() {
+        out.insert("content".into(), json!(m.content));
+    } else {
+        // OpenAI's content parts: the text, then each image as a data URL.
+        let mut parts = Vec::with_capacity(images.len() + 1);
+        if !m.content.is_empty() {
+            parts.push(json!({"type": "text", "text": m.content}));
+        }
+        for image in images {
+            parts.push(json!({"type": "image_url", "image_url": {"url": image.data_url()}}));
+        }
+        out.insert("content".into(), Value::Array(parts));
+    }
     if m.role == Role::Tool {
         if let Some(id) = &m.tool_call_id {
             out.insert("tool_call_id".into(), json!(id));
@@ -412,7 +485,7 @@ mod tests {
             num_ctx: Some(8192),
             temperature: None,
         };
-        let body = request_body(&request);
+        let body = request_body(&request, &RequestOptions::default());
         assert_eq!(
             body,
             json!({
@@ -431,5 +504,75 @@ mod tests {
                 "reasoning_effort": "none",
             })
         );
+    }
+
+    #[test]
+    fn settings_map_onto_the_openai_wire() {
+        use crate::options::Image;
+        let request = ChatRequest {
+            model: "m".into(),
+            messages: vec![ChatMessage::user("look"), ChatMessage::user("and this")],
+            tools: vec![ToolSpec {
+                name: "f".into(),
+                description: "d".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            max_tokens: Some(99),
+            temperature: Some(0.9),
+            ..ChatRequest::default()
+        };
+        let image = Image {
+            media_type: "image/png".into(),
+            base64: "AAAA".into(),
+        };
+        let options = RequestOptions {
+            max_tokens: Some(7),
+            temperature: Some(0.1),
+            top_p: Some(0.5),
+            stop: vec!["END".into()],
+            seed: Some(42),
+            presence_penalty: Some(0.25),
+            frequency_penalty: Some(-0.5),
+            response_format: Some(ResponseFormat::JsonSchema {
+                name: "answer".into(),
+                schema: json!({"type": "object"}),
+                strict: Some(true),
+            }),
+            tool_choice: Some(ToolChoice::Function("f".into())),
+            parallel_tool_calls: Some(false),
+            images: [(0, vec![image])].into_iter().collect(),
+        };
+        let body = request_body(&request, &options);
+        assert_eq!(body["max_tokens"], 7);
+        assert_eq!(body["temperature"], 0.1);
+        assert_eq!(body["top_p"], 0.5);
+        assert_eq!(body["stop"], json!(["END"]));
+        assert_eq!(body["seed"], 42);
+        assert_eq!(body["presence_penalty"], 0.25);
+        assert_eq!(body["frequency_penalty"], -0.5);
+        assert_eq!(
+            body["response_format"],
+            json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}})
+        );
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "function", "function": {"name": "f"}})
+        );
+        assert_eq!(body["parallel_tool_calls"], false);
+        assert_eq!(body["messages"][0]["content"], "look");
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"type": "text", "text": "and this"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            ])
+        );
+        let none = RequestOptions {
+            tool_choice: Some(ToolChoice::None),
+            ..RequestOptions::default()
+        };
+        let body = request_body(&request, &none);
+        assert!(body.get("tools").is_none() && body.get("tool_choice").is_none());
+        assert_eq!(body["max_tokens"], 99);
     }
 }

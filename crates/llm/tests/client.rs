@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use openclaw_config::ApiKind;
 use openclaw_llm::{
-    ChatMessage, ChatRequest, ChatResponse, Endpoint, LlmError, ModelClient, StreamEvent,
-    StreamLimits, ThinkingLevel, ToolCall, ToolSpec,
+    ChatMessage, ChatRequest, ChatResponse, Endpoint, LlmError, ModelClient, RequestOptions,
+    StreamEvent, StreamLimits, ThinkingLevel, ToolCall, ToolSpec,
 };
 use openclaw_test_support::{fixture, Behaviour, ModelSpec, Reply, TestServer};
 use serde_json::{json, Value};
@@ -159,6 +159,36 @@ async fn default_replies_on_both_wires() {
         };
         let reply = chat(&client, &off).await.0.unwrap();
         assert_eq!(reply.thinking, "");
+    }
+}
+
+#[tokio::test]
+async fn a_token_limit_reaches_both_wires_and_the_reply_says_length() {
+    let server = serve(ModelSpec::new("llama3.3")).await;
+    let options = RequestOptions {
+        max_tokens: Some(1),
+        seed: Some(5),
+        ..RequestOptions::default()
+    };
+    for client in [openai(&server, IDLE), native(&server, IDLE)] {
+        let mut on_event = |_: StreamEvent| {};
+        let reply = client
+            .stream_chat_with(&ask("llama3.3"), &options, &mut on_event)
+            .await
+            .unwrap();
+        assert_eq!(reply.text, "Hello");
+        assert_eq!(reply.finish_reason.as_deref(), Some("length"));
+        let body = last_body(&server);
+        match client.endpoint().api {
+            ApiKind::Ollama => {
+                assert_eq!(body["options"]["num_predict"], 1);
+                assert_eq!(body["options"]["seed"], 5);
+            }
+            _ => {
+                assert_eq!(body["max_tokens"], 1);
+                assert_eq!(body["seed"], 5);
+            }
+        }
     }
 }
 

@@ -193,6 +193,18 @@ struct Turn {
     thinking: Vec<String>,
     content: Vec<String>,
     prompt_tokens: u64,
+    /// `length` when the request's token limit cut the answer, else `stop`.
+    finish_reason: &'static str,
+}
+
+/// The request's cap on answer tokens: `max_tokens` or `max_completion_tokens` on `/v1`,
+/// `options.num_predict` natively (a negative `num_predict` means no cap).
+fn token_limit(request: &Map<String, Value>) -> Option<usize> {
+    let limit = request
+        .get("max_completion_tokens")
+        .or_else(|| request.get("max_tokens"))
+        .or_else(|| request.get("options").and_then(|o| o.get("num_predict")))?;
+    limit.as_u64().and_then(|n| usize::try_from(n).ok())
 }
 
 impl Turn {
@@ -206,6 +218,14 @@ impl Turn {
         };
         let mut content: Vec<String> = GREETING.iter().map(|t| (*t).to_owned()).collect();
         content.push(format!(" {model}"));
+        // A token limit cuts the answer, as a real server does, and the reply says so.
+        let mut finish_reason = "stop";
+        if let Some(limit) = token_limit(request) {
+            if limit < content.len() {
+                content.truncate(limit);
+                finish_reason = "length";
+            }
+        }
         // About four characters per token, from the messages as sent.
         let prompt_chars = request.get("messages").map_or(0, |m| m.to_string().len());
         Turn {
@@ -213,6 +233,7 @@ impl Turn {
             thinking,
             content,
             prompt_tokens: (prompt_chars / 4).max(1) as u64,
+            finish_reason,
         }
     }
 
@@ -261,7 +282,7 @@ fn openai_chunks(turn: &Turn, id: &str, created: u64, include_usage: bool) -> Ve
         delta.insert("content".to_owned(), json!(token));
         chunks.push(chunk(Value::Object(delta), Value::Null));
     }
-    chunks.push(chunk(json!({}), json!("stop")));
+    chunks.push(chunk(json!({}), json!(turn.finish_reason)));
     if include_usage {
         chunks.push(json!({
             "id": id,
@@ -290,7 +311,7 @@ fn openai_completion(turn: &Turn, id: &str, created: u64) -> Value {
         "created": created,
         "model": turn.model,
         "system_fingerprint": "fp_ollama",
-        "choices": [{ "index": 0, "message": message, "finish_reason": "stop" }],
+        "choices": [{ "index": 0, "message": message, "finish_reason": turn.finish_reason }],
         "usage": turn.usage(),
     })
 }
@@ -342,7 +363,7 @@ fn native_done(turn: &Turn, message: Value) -> Value {
         "model": turn.model,
         "created_at": clock::rfc3339_nano(clock::now()),
         "message": message,
-        "done_reason": "stop",
+        "done_reason": turn.finish_reason,
         "done": true,
         "total_duration": load_duration + prompt_eval_duration + eval_duration + 374_042,
         "load_duration": load_duration,
@@ -471,6 +492,32 @@ mod tests {
         assert_eq!(keys(&ours[0]), keys(&theirs[0]));
         assert_eq!(keys(ours.last().unwrap()), keys(&theirs[1]));
         assert_eq!(ours.last().unwrap()["message"], theirs[1]["message"]);
+    }
+
+    #[test]
+    fn a_token_limit_cuts_the_answer_with_length() {
+        let e = entry(ModelSpec::new("m"));
+        for request in [
+            json!({"max_tokens": 1}),
+            json!({"max_completion_tokens": 1}),
+            json!({"options": {"num_predict": 1}}),
+        ] {
+            let turn = Turn::new(&e, "m", request.as_object().unwrap(), None);
+            assert_eq!(turn.content, ["Hello"], "{request}");
+            let chunks = openai_chunks(&turn, "c", 1, false);
+            assert_eq!(
+                chunks.last().unwrap()["choices"][0]["finish_reason"],
+                "length"
+            );
+            assert_eq!(native_lines(&turn).last().unwrap()["done_reason"], "length");
+            assert_eq!(
+                openai_completion(&turn, "c", 1)["choices"][0]["finish_reason"],
+                "length"
+            );
+        }
+        let roomy = json!({"max_tokens": 100, "options": {"num_predict": -1}});
+        let turn = Turn::new(&e, "m", roomy.as_object().unwrap(), None);
+        assert_eq!((turn.content.len(), turn.finish_reason), (3, "stop"));
     }
 
     #[test]
