@@ -153,16 +153,14 @@ fn read_entries(path: &Path) -> BTreeMap<String, Cooldown> {
 }
 
 fn write_entries(path: &Path, entries: &BTreeMap<String, Cooldown>) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        openclaw_config::create_private_dir(dir)?;
     }
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
+    let mut f = openclaw_config::private_file_options()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
         .open(&tmp)?;
     f.write_all(serde_json::to_string_pretty(entries)?.as_bytes())?;
     f.sync_all()?;
@@ -173,15 +171,13 @@ fn write_entries(path: &Path, entries: &BTreeMap<String, Cooldown>) -> std::io::
 /// dies, so a crash never leaves it stuck).
 fn lock_file(path: &Path) -> Option<std::fs::File> {
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).ok()?;
+        openclaw_config::create_private_dir(dir).ok()?;
     }
-    let f = std::fs::OpenOptions::new()
+    let f = openclaw_config::private_file_options()
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
         .open(path.with_extension("json.lock"))
         .ok()?;
     // SAFETY: flock on a descriptor we own.

@@ -5,7 +5,7 @@
 //! most the reply being streamed. Reading is forgiving: a torn last line from a crash is
 //! skipped, never fatal.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -130,8 +130,9 @@ impl Session {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
+        // Transcripts hold whole conversations: private to the user (dir 0700, file 0600).
+        openclaw_config::create_private_dir(dir).map_err(io)?;
+        let mut file = openclaw_config::private_file_options()
             .create(true)
             .append(true)
             .open(&path)
@@ -423,7 +424,10 @@ mod tests {
         drop(s);
         // Simulate a crash in the middle of writing a line.
         let path = dir.path().join("abc.jsonl");
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"{\"type\":\"message\",\"role\":\"assis")
             .unwrap();
         drop(f);
@@ -437,6 +441,27 @@ mod tests {
             .filter(|l| serde_json::from_str::<Entry>(l).is_ok())
             .count();
         assert_eq!(good, 3, "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn transcripts_and_their_directories_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = dir.path().join("agents/main/sessions");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        Session::open(&sessions, "s1", dir.path()).unwrap();
+        assert_eq!(mode(&sessions.join("s1.jsonl")), 0o600);
+        assert_eq!(mode(&sessions), 0o700);
+        assert_eq!(mode(&dir.path().join("agents")), 0o700);
+        // A transcript its owner opened up keeps that mode when appended to.
+        let path = sessions.join("s1.jsonl");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        Session::open(&sessions, "s1", dir.path())
+            .unwrap()
+            .append(user("again"))
+            .unwrap();
+        assert_eq!(mode(&path), 0o640);
     }
 
     #[test]

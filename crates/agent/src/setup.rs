@@ -53,6 +53,10 @@ pub fn assemble_agent(
         resolve_candidates(catalog, config, &selection, override_ref.as_ref(), env);
     notes.extend(more);
     let dir = workspace_dir(config, paths, env("HOME").as_deref().map(Path::new));
+    // The default workspace lives inside the state dir: create the state dir first, private,
+    // so that it is not created world-readable as the workspace's parent. A failure shows up
+    // just below (the workspace) or when the transcript is opened.
+    let _ = openclaw_config::create_private_dir(&paths.state_dir);
     let workspace = Workspace::open(&dir).map_err(|source| SetupError::Workspace {
         path: dir.clone(),
         source,

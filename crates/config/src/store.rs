@@ -3,6 +3,11 @@
 //! A file is written to a temporary sibling, flushed to disk, and renamed over the target, so
 //! a crash leaves either the old or the new file, never a partial one. The previous version is
 //! kept as `<name>.bak` (also by rename-of-a-copy, so the backup is never partial either).
+//!
+//! Files and directories we create under the state dir hold keys, tokens and conversations,
+//! so they are private from the start (files 0600, directories 0700): [`create_private_dir`]
+//! and [`private_file_options`] are the one place that says so, for every crate. A file we
+//! rewrite keeps the mode its owner gave it.
 
 use std::fs;
 use std::io::Write;
@@ -21,7 +26,7 @@ pub fn write_atomic(path: &Path, contents: &str, keep_backup: bool) -> Result<()
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(err)?;
+    create_private_dir(dir).map_err(err)?;
     remove_stale_temp_files(path);
     let existing = fs::metadata(path).ok();
     if keep_backup && existing.is_some() {
@@ -58,7 +63,7 @@ pub(crate) fn lock(path: &Path) -> std::io::Result<fs::File> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let handle = fs::File::open(dir)?;
     loop {
         // SAFETY: flock on a descriptor we own.
@@ -70,6 +75,35 @@ pub(crate) fn lock(path: &Path) -> std::io::Result<fs::File> {
             return Err(e);
         }
     }
+}
+
+/// Creates `dir` and any missing parents, each new one readable by the user only (0700).
+/// Directories that already exist keep their mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Options that create a file readable and writable by the user only (0600); the caller adds
+/// how it opens (`write`, `append`, `create`, `truncate`…). An existing file keeps its mode.
+pub fn private_file_options() -> fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
 }
 
 /// Removes `<name>.tmp-<pid>` / `<name>.bak.tmp-<pid>` left by writers that were killed: those
@@ -193,6 +227,40 @@ mod tests {
             unrelated.exists(),
             "only this file's temp files are touched"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_directories_are_private_and_existing_ones_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let deep = dir.path().join("state/agents/main/sessions");
+        create_private_dir(&deep).unwrap();
+        for p in [
+            dir.path().join("state"),
+            dir.path().join("state/agents"),
+            dir.path().join("state/agents/main"),
+            deep.clone(),
+        ] {
+            assert_eq!(mode(&p), 0o700, "{}", p.display());
+        }
+        assert_eq!(mode(dir.path()), 0o755, "an existing parent is left alone");
+        fs::set_permissions(&deep, fs::Permissions::from_mode(0o750)).unwrap();
+        create_private_dir(&deep).unwrap();
+        assert_eq!(mode(&deep), 0o750);
+        // A config written into a directory that does not exist yet.
+        write_atomic(&dir.path().join("new/openclaw.json"), "{}", false).unwrap();
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        assert_eq!(mode(&dir.path().join("new/openclaw.json")), 0o600);
+        let f = dir.path().join("new/transcript.jsonl");
+        private_file_options()
+            .create(true)
+            .append(true)
+            .open(&f)
+            .unwrap();
+        assert_eq!(mode(&f), 0o600);
     }
 
     #[cfg(unix)]

@@ -4,9 +4,14 @@
 //! makes guessing slow: after a few free failures, an address must wait (doubling each time,
 //! up to a cap) before its next attempt is even looked at, and attempts made too early are
 //! answered `429` without checking the token.
+//!
+//! Failures are counted per *source*, not per address, because one client can have many
+//! addresses: every loopback address (all of 127.0.0.0/8, `::1`, and IPv4-mapped loopback)
+//! is this machine, one source; an IPv6 client usually owns a whole /64 and can pick any
+//! address in it, so the /64 is the source; an IPv4-mapped IPv6 address is its IPv4 address.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -67,15 +72,45 @@ struct Failures {
     last: Instant,
 }
 
-/// Addresses remembered at most; beyond it the oldest are dropped (a flood of spoofed-looking
+/// Whom a failed attempt is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BrakeSource {
+    /// Any loopback address, IPv4 or IPv6: this machine.
+    Loopback,
+    /// An IPv4 address (also when it arrived IPv4-mapped in IPv6).
+    V4(Ipv4Addr),
+    /// The first 64 bits of an IPv6 address.
+    V6Prefix(u64),
+}
+
+impl BrakeSource {
+    /// The source of a client at `ip`.
+    pub fn of(ip: IpAddr) -> Self {
+        let v4 = match ip {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4,
+                None if v6.is_loopback() => return BrakeSource::Loopback,
+                None => return BrakeSource::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        };
+        if v4.is_loopback() {
+            BrakeSource::Loopback
+        } else {
+            BrakeSource::V4(v4)
+        }
+    }
+}
+
+/// Sources remembered at most; beyond it the oldest are dropped (a flood of spoofed-looking
 /// addresses cannot grow memory without bound).
 const MAX_TRACKED: usize = 4096;
 
-/// Tracks failed attempts per address.
+/// Tracks failed attempts per source ([`BrakeSource`]).
 #[derive(Debug)]
 pub struct AuthBrake {
     settings: BrakeSettings,
-    failures: Mutex<HashMap<IpAddr, Failures>>,
+    failures: Mutex<HashMap<BrakeSource, Failures>>,
 }
 
 impl AuthBrake {
@@ -97,10 +132,10 @@ impl AuthBrake {
             .min(self.settings.max_delay)
     }
 
-    /// `Err(wait)` when `ip` must wait before its next attempt is considered.
+    /// `Err(wait)` when the source of `ip` must wait before its next attempt is considered.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&ip) {
+        match map.get(&BrakeSource::of(ip)) {
             Some(f) => {
                 let ready_at = f.last + self.delay_for(f.count);
                 let now = Instant::now();
@@ -129,7 +164,7 @@ impl AuthBrake {
                 map.retain(|_, f| f.last > cut);
             }
         }
-        let entry = map.entry(ip).or_insert(Failures {
+        let entry = map.entry(BrakeSource::of(ip)).or_insert(Failures {
             count: 0,
             last: now,
         });
@@ -140,12 +175,12 @@ impl AuthBrake {
         entry.last = now;
     }
 
-    /// A success clears the address's record.
+    /// A success clears the record of the address's source.
     pub fn succeeded(&self, ip: IpAddr) {
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&ip);
+            .remove(&BrakeSource::of(ip));
     }
 
     /// Checks `presented` against `mode` for a client at `ip`, braking repeated failures.
@@ -238,5 +273,73 @@ mod tests {
         assert_eq!(brake.delay_for(2), Duration::from_secs(30));
         assert_eq!(brake.delay_for(3), Duration::from_secs(60));
         assert_eq!(brake.delay_for(40), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn loopback_is_one_source_and_ipv6_counts_by_its_64_prefix() {
+        let src = |s: &str| BrakeSource::of(s.parse().unwrap());
+        for lo in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "::1",
+            "::ffff:127.0.0.3",
+        ] {
+            assert_eq!(src(lo), BrakeSource::Loopback, "{lo}");
+        }
+        assert_eq!(src("::ffff:10.0.0.1"), src("10.0.0.1"));
+        assert_ne!(src("10.0.0.1"), src("10.0.0.2"));
+        assert_eq!(
+            src("2001:db8:1:2::1"),
+            src("2001:db8:1:2:ffff:eeee:dddd:cccc")
+        );
+        assert_ne!(src("2001:db8:1:2::1"), src("2001:db8:1:3::1"));
+        assert_ne!(src("::2"), BrakeSource::Loopback);
+    }
+
+    #[test]
+    fn rotating_addresses_does_not_dodge_the_brake() {
+        let brake = AuthBrake::new(BrakeSettings {
+            free_failures: 2,
+            base_delay: Duration::from_secs(30),
+            ..BrakeSettings::default()
+        });
+        let mode = AuthMode::Token("secret".into());
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // Two failures from two loopback addresses: the brake is on for all of loopback.
+        for guesser in ["127.0.0.2", "127.0.0.3"] {
+            assert!(matches!(
+                brake.authenticate(&mode, ip(guesser), Some("wrong")),
+                Err(GatewayError::Unauthorized)
+            ));
+        }
+        for other in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(
+                matches!(
+                    brake.authenticate(&mode, ip(other), Some("secret")),
+                    Err(GatewayError::RateLimited { .. })
+                ),
+                "{other}"
+            );
+        }
+        // Two addresses of one IPv6 /64 likewise; another /64 is someone else.
+        for guesser in ["2001:db8::1", "2001:db8::2:3"] {
+            let _ = brake.authenticate(&mode, ip(guesser), Some("wrong"));
+        }
+        assert!(matches!(
+            brake.authenticate(&mode, ip("2001:db8::ffff"), Some("secret")),
+            Err(GatewayError::RateLimited { .. })
+        ));
+        assert!(brake
+            .authenticate(&mode, ip("2001:db8:0:1::1"), Some("secret"))
+            .is_ok());
+        // IPv4-mapped IPv6 is its IPv4 address.
+        for _ in 0..2 {
+            let _ = brake.authenticate(&mode, ip("::ffff:10.1.1.1"), Some("wrong"));
+        }
+        assert!(matches!(
+            brake.authenticate(&mode, ip("10.1.1.1"), Some("secret")),
+            Err(GatewayError::RateLimited { .. })
+        ));
     }
 }

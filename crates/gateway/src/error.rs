@@ -20,6 +20,15 @@ pub enum GatewayError {
         "refusing to listen on {addr} without authentication: `gateway.auth.mode` is \"none\", which is allowed on loopback only\n  hint: remove `gateway.auth.mode` (a token is then required and generated), or listen on loopback with `--bind loopback`"
     )]
     UnauthenticatedNonLoopback { addr: SocketAddr },
+    #[error(
+        "refusing to listen on {addr} with a weak gateway token (set in {from}): {reason}; anyone who can reach that address could guess it\n  hint: {hint}"
+    )]
+    WeakToken {
+        addr: SocketAddr,
+        from: String,
+        reason: String,
+        hint: String,
+    },
     #[error("`{value}` is not a bind address: {reason}\n  hint: use `loopback` (the default), `lan` (every interface) or an IP address such as `192.168.1.10`")]
     BadBind { value: String, reason: &'static str },
     #[error("`gateway.auth.mode` \"{0}\" is not supported by openclaw-rs\n  hint: use \"token\" (the default) or, on loopback only, \"none\"")]
@@ -43,6 +52,10 @@ pub enum GatewayError {
     ForbiddenOrigin(String),
     #[error("this request's Host header is not allowed ({0}): the gateway answers only to its own addresses (a DNS-rebinding defence)")]
     ForbiddenHost(String),
+    /// A `Host` or `Origin` header that is not plain visible ASCII: it cannot be checked, so it
+    /// is not taken as absent either.
+    #[error("this request's {0} header is not valid: it must be visible ASCII (a browser sends international names in their `xn--` form)")]
+    UnreadableHeader(&'static str),
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("{0}")]
@@ -89,7 +102,9 @@ impl GatewayError {
                 StatusCode::FORBIDDEN
             }
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::BadRequest(_) | GatewayError::BadBind { .. } => StatusCode::BAD_REQUEST,
+            GatewayError::BadRequest(_)
+            | GatewayError::BadBind { .. }
+            | GatewayError::UnreadableHeader(_) => StatusCode::BAD_REQUEST,
             GatewayError::ModelNotFound(_)
             | GatewayError::RunModelNotFound(_)
             | GatewayError::UnknownMethod(_)

@@ -6,6 +6,10 @@
 //! `Authorization`, but it can open a WebSocket (browsers send `Origin`, which we check) and it
 //! can point its own domain name at 127.0.0.1 (the browser then sends that name as `Host`,
 //! which we refuse). Clients that are not browsers send neither header, or send them right.
+//!
+//! A `Host` or `Origin` header that is present but not visible ASCII (raw UTF-8 or Latin-1
+//! bytes, inner spaces) is refused `400`: it cannot be compared with our names, and taking it
+//! as absent would skip the check a browser-made request needs.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -140,14 +144,22 @@ pub async fn check_request(
 ) -> Response {
     let policy = &state.origin_policy;
     let headers = request.headers();
-    let host = header_str(headers, header::HOST).map(str::to_string);
+    let (host, origin) = match (
+        readable_header(headers, header::HOST, "Host"),
+        readable_header(headers, header::ORIGIN, "Origin"),
+    ) {
+        (Ok(host), Ok(origin)) => (host.map(str::to_string), origin.map(str::to_string)),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!("refused a request: {e}");
+            return e.into_response();
+        }
+    };
     if let Some(h) = &host {
         if !policy.host_allowed(h) {
             tracing::warn!(host = %h, "refused a request with a foreign Host header");
             return GatewayError::ForbiddenHost(h.clone()).into_response();
         }
     }
-    let origin = header_str(headers, header::ORIGIN).map(str::to_string);
     let Some(origin) = origin else {
         return next.run(request).await;
     };
@@ -188,8 +200,34 @@ fn add_cors(headers: &mut HeaderMap, origin: &str) {
     }
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// The first `name` header as text: `Ok(None)` when absent, an error when present but not
+/// visible ASCII (spaces and tabs only around the value, where HTTP allows them).
+fn readable_header<'h>(
+    headers: &'h HeaderMap,
+    name: header::HeaderName,
+    shown: &'static str,
+) -> Result<Option<&'h str>, GatewayError> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    let inner = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(&bytes[..0], |start| {
+            let end = bytes
+                .iter()
+                .rposition(|b| !matches!(b, b' ' | b'\t'))
+                .map_or(start, |e| e + 1);
+            &bytes[start..end]
+        });
+    if !inner.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(GatewayError::UnreadableHeader(shown));
+    }
+    // Visible ASCII is UTF-8.
+    std::str::from_utf8(inner)
+        .map(Some)
+        .map_err(|_| GatewayError::UnreadableHeader(shown))
 }
 
 #[cfg(test)]
@@ -230,6 +268,42 @@ mod tests {
         let fixed = OriginPolicy::new("10.0.0.7".parse().unwrap(), &[]);
         assert!(fixed.host_allowed("10.0.0.7:1"));
         assert!(!fixed.host_allowed("10.0.0.8:1"));
+    }
+
+    #[test]
+    fn hosts_and_origins_must_be_visible_ascii() {
+        let check = |name: header::HeaderName, value: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(name.clone(), HeaderValue::from_bytes(value).unwrap());
+            readable_header(&h, name, "X")
+                .map(|v| v.map(str::to_string))
+                .map_err(|e| e.status())
+        };
+        for bad in [
+            "évil.example".as_bytes(),
+            b"127.0.0.1\xe9:1",
+            b"\xff",
+            b"127.0.0.1 :1",
+            "localhost\u{a0}".as_bytes(),
+        ] {
+            for name in [header::HOST, header::ORIGIN] {
+                assert_eq!(
+                    check(name, bad),
+                    Err(StatusCode::BAD_REQUEST),
+                    "{}",
+                    String::from_utf8_lossy(bad)
+                );
+            }
+        }
+        assert_eq!(
+            check(header::HOST, b" 127.0.0.1:1\t"),
+            Ok(Some("127.0.0.1:1".into()))
+        );
+        assert_eq!(check(header::ORIGIN, b""), Ok(Some(String::new())));
+        assert_eq!(
+            readable_header(&HeaderMap::new(), header::HOST, "Host").unwrap(),
+            None
+        );
     }
 
     #[test]

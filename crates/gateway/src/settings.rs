@@ -1,11 +1,13 @@
 //! Where the gateway listens and how it authenticates, resolved from flags, config and
 //! environment before anything is bound.
 //!
-//! The rules (SPEC §7, docs/gateway-protocol.md): loopback by default; a token is on by
-//! default even on loopback, because any web page the user visits can reach loopback; the
-//! token comes from `gateway.auth.token`, else `OPENCLAW_GATEWAY_TOKEN`, else a token generated
-//! once and kept in `<state>/gateway/token` (mode 0600); `gateway.auth.mode: "none"` is
-//! accepted on loopback only.
+//! The rules (docs/gateway-protocol.md): loopback by default; a token is on by default even on
+//! loopback, because any web page the user visits can reach loopback; the token comes from
+//! `gateway.auth.token`, else `OPENCLAW_GATEWAY_TOKEN`, else a token generated once and kept in
+//! `<state>/gateway/token` (mode 0600); `gateway.auth.mode: "none"` is accepted on loopback
+//! only. A token that is easy to guess (short, one character or a short pattern repeated,
+//! digits only, common words) is refused for any other address and warned about on loopback:
+//! the brake slows guessing down, it cannot make a guessable token safe.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -58,6 +60,100 @@ pub enum TokenSource {
 pub struct ResolvedAuth {
     pub mode: AuthMode,
     pub source: TokenSource,
+    /// Why the token is easy to guess, when it is (accepted on loopback only); for a warning.
+    pub weakness: Option<String>,
+}
+
+impl TokenSource {
+    /// Where the token was set, in the words of the config (never the token itself).
+    pub fn describe(&self) -> String {
+        match self {
+            TokenSource::Config => "`gateway.auth.token`".to_string(),
+            TokenSource::Env => format!("`{TOKEN_ENV}`"),
+            TokenSource::File { path, .. } => path.display().to_string(),
+            TokenSource::Disabled => "nowhere (authentication is off)".to_string(),
+        }
+    }
+
+    /// How to replace a weak token from this source with a strong one.
+    pub fn strong_token_hint(&self) -> String {
+        match self {
+            TokenSource::File { path, .. } => format!(
+                "delete {} and start the gateway again: it generates a random token (32 bytes)",
+                path.display()
+            ),
+            TokenSource::Env => format!(
+                "set a random one: `export {TOKEN_ENV}=\"$(openssl rand -hex 32)\"`, or unset {TOKEN_ENV} and the gateway generates one"
+            ),
+            _ => "set a random one: `openclaw config set gateway.auth.token \"$(openssl rand -hex 32)\"`, or `openclaw config unset gateway.auth.token` and the gateway generates one".to_string(),
+        }
+    }
+}
+
+/// Fewer characters than this make a weak token (24 hex characters are 96 bits).
+pub const MIN_TOKEN_CHARS: usize = 24;
+
+/// Words that people put in tokens they make up; a token that is mostly these is guessable
+/// however long it is.
+const COMMON_WORDS: &str = "password passwd secret token gateway openclaw ollama changeme change \
+    default admin letmein welcome qwerty example test local localhost login access private super \
+    key api my the abc 123456789 12345 1234 123 000";
+
+/// Why `token` is easy to guess, or `None` when it looks random enough. A heuristic: it
+/// catches tokens people make up, not every weak one; a token from `openssl rand -hex 32`
+/// (or the one the gateway generates) passes in practice.
+pub fn token_weakness(token: &str) -> Option<String> {
+    let chars: Vec<char> = token.chars().collect();
+    let n = chars.len();
+    if n < MIN_TOKEN_CHARS {
+        return Some(format!(
+            "it is {n} characters long; at least {MIN_TOKEN_CHARS} random ones are needed"
+        ));
+    }
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() == 1 {
+        return Some("it is one character repeated".to_string());
+    }
+    if distinct.len() < 6 {
+        return Some(format!(
+            "it uses only {} different characters",
+            distinct.len()
+        ));
+    }
+    let repeats = |p: usize| {
+        let mut parts = chars.chunks_exact(p);
+        parts.all(|c| c == &chars[..p]) && parts.remainder().is_empty()
+    };
+    if (1..=n / 2).any(repeats) {
+        return Some("it is a short sequence repeated".to_string());
+    }
+    if chars.iter().all(char::is_ascii_digit) && n < 32 {
+        return Some(format!(
+            "it is {n} digits only; digits alone need at least 32"
+        ));
+    }
+    let letters = chars.iter().filter(|c| c.is_alphabetic()).count();
+    let wordy = chars
+        .iter()
+        .all(|c| c.is_alphabetic() || matches!(c, '-' | '_' | '.' | ' '));
+    let one_case =
+        !chars.iter().any(|c| c.is_lowercase()) || !chars.iter().any(|c| c.is_uppercase());
+    if wordy && one_case && letters < 32 {
+        return Some("it is letters only, like a word or a phrase".to_string());
+    }
+    let mut rest = token.to_lowercase();
+    for word in COMMON_WORDS.split_whitespace() {
+        rest = rest.replace(word, "");
+    }
+    let left = rest.chars().filter(|c| c.is_alphanumeric()).count();
+    if left < 12 {
+        return Some(
+            "it is made mostly of common words (like `secret`, `token`, `password`)".to_string(),
+        );
+    }
+    None
 }
 
 /// `--bind` / `gateway.bind` as an IP address: `loopback` (and the original's `auto`) →
@@ -121,28 +217,36 @@ pub fn resolve_auth(
             return Ok(ResolvedAuth {
                 mode: AuthMode::None,
                 source: TokenSource::Disabled,
+                weakness: None,
             });
         }
         Some(other) => return Err(GatewayError::UnsupportedAuthMode(other.to_string())),
     }
     let configured = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-    if let Some(token) = configured(config.auth.token.clone()) {
-        return Ok(ResolvedAuth {
-            mode: AuthMode::Token(token),
-            source: TokenSource::Config,
-        });
+    let (token, source) = if let Some(token) = configured(config.auth.token.clone()) {
+        (token, TokenSource::Config)
+    } else if let Some(token) = configured(env(TOKEN_ENV)) {
+        (token, TokenSource::Env)
+    } else {
+        let path = token_path(paths);
+        let (token, created) = load_or_create_token(&path)?;
+        (token, TokenSource::File { path, created })
+    };
+    let weakness = token_weakness(&token);
+    if let Some(reason) = &weakness {
+        if !is_loopback(addr.ip()) {
+            return Err(GatewayError::WeakToken {
+                addr,
+                from: source.describe(),
+                reason: reason.clone(),
+                hint: source.strong_token_hint(),
+            });
+        }
     }
-    if let Some(token) = configured(env(TOKEN_ENV)) {
-        return Ok(ResolvedAuth {
-            mode: AuthMode::Token(token),
-            source: TokenSource::Env,
-        });
-    }
-    let path = token_path(paths);
-    let (token, created) = load_or_create_token(&path)?;
     Ok(ResolvedAuth {
         mode: AuthMode::Token(token),
-        source: TokenSource::File { path, created },
+        source,
+        weakness,
     })
 }
 
@@ -192,36 +296,18 @@ pub fn random_hex(n: usize) -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Creates `dir` (and parents); the last component is private to the user.
+/// Creates `dir` and any missing parents, private to the user (0700).
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    match builder.create(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
-    }
+    openclaw_config::create_private_dir(dir)
 }
 
-/// A new file readable and writable by the user only.
+/// A new (or truncated) file readable and writable by the user only.
 pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    openclaw_config::private_file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
 }
 
 #[cfg(test)]
@@ -296,6 +382,76 @@ mod tests {
             addr("127.0.0.1:1"),
         );
         assert!(matches!(bad, Err(GatewayError::UnsupportedAuthMode(_))));
+    }
+
+    #[test]
+    fn weak_tokens_are_recognised() {
+        for weak in [
+            "short",
+            "env-token-123",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababababababab",
+            "passwordpasswordpassword",
+            "0123456789012345678901234567",
+            "123456789012345678901234",
+            "correcthorsebatterystaple",
+            "my-super-secret-gateway-token",
+            "MY_SECRET_OPENCLAW_TOKEN_2024",
+            "abc123abc123abc123abc123abc123",
+        ] {
+            assert!(token_weakness(weak).is_some(), "{weak} passed");
+        }
+        for strong in [
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "3fa9c0e2d41b77a8e5f60c19",
+            "Zk4nW8q2-Lr7xT0pVb3cYh6m",
+            "83920174659102837465019283746510293",
+        ] {
+            assert_eq!(token_weakness(strong), None, "{strong}");
+        }
+        // Generated tokens always pass.
+        for _ in 0..50 {
+            let t = random_hex(32).unwrap();
+            assert_eq!(token_weakness(&t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_weak_token_is_refused_beyond_loopback_and_flagged_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = StatePaths::in_dir(dir.path());
+        let weak = "hunter2-hunter2";
+        let env = |k: &str| (k == TOKEN_ENV).then(|| weak.to_string());
+        for (config, env) in [
+            (
+                cfg(None, Some(weak)),
+                &no_env as &dyn Fn(&str) -> Option<String>,
+            ),
+            (cfg(None, None), &env),
+        ] {
+            let err = resolve_auth(&config, env, &paths, addr("0.0.0.0:1")).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("weak gateway token") && text.contains("openssl rand -hex 32"),
+                "{text}"
+            );
+            assert!(!text.contains("hunter2"), "the token is not quoted: {text}");
+            let ok = resolve_auth(&config, env, &paths, addr("127.0.0.1:1")).unwrap();
+            assert!(ok.weakness.is_some());
+        }
+        // A token file someone edited to a weak value.
+        std::fs::create_dir_all(gateway_dir(&paths)).unwrap();
+        std::fs::write(token_path(&paths), "1234\n").unwrap();
+        let err = resolve_auth(&cfg(None, None), &no_env, &paths, addr("[::]:1")).unwrap_err();
+        assert!(err.to_string().contains("delete"), "{err}");
+        let strong = resolve_auth(
+            &cfg(None, Some(&random_hex(32).unwrap())),
+            &no_env,
+            &paths,
+            addr("0.0.0.0:1"),
+        )
+        .unwrap();
+        assert!(strong.weakness.is_none());
     }
 
     #[test]

@@ -253,8 +253,13 @@ fn sandbox_check(exec: &openclaw_config::ExecConfig) -> Check {
 fn state_dir_check(ctx: &Context, dir: &Path) -> Check {
     let shown = ctx.show_path(dir);
     let probe = dir.join(format!(".doctor-{}", std::process::id()));
-    let result = std::fs::create_dir_all(dir)
-        .and_then(|_| std::fs::write(&probe, b"ok"))
+    let result = openclaw_config::create_private_dir(dir)
+        .and_then(|()| {
+            openclaw_config::private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+        })
         .and_then(|_| std::fs::remove_file(&probe));
     match result {
         Ok(()) => Check::new("state-dir", Status::Ok, format!("state directory {shown} is writable")),

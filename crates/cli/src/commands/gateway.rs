@@ -35,7 +35,9 @@ pub fn run(ctx: &Context, args: GatewayArgs) -> Result<ExitCode> {
         None => serve(ctx, args.run),
         Some(GatewayCommand::Status { json }) => status(ctx, json),
         Some(GatewayCommand::Stop) => stop(ctx),
-        Some(GatewayCommand::Install { print, port }) => install(ctx, print, port),
+        Some(GatewayCommand::Install { print, port }) => {
+            super::gateway_service::install(ctx, print, port)
+        }
     }
 }
 
@@ -114,6 +116,13 @@ fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedA
             )
         ),
         (AuthMode::Token(token), source) => {
+            if let Some(reason) = &auth.weakness {
+                output::warn(format!(
+                    "the gateway token (set in {}) is weak: {reason}. It is accepted on loopback only, where any program or user of this machine could still guess it\n  hint: {}",
+                    source.describe(),
+                    source.strong_token_hint()
+                ));
+            }
             // A token the user wrote in the config or environment is not echoed into logs
             // (a service's journal); a generated one is shown, since the URL is how to use it.
             let show =
@@ -527,62 +536,6 @@ fn stop(ctx: &Context) -> Result<ExitCode> {
         STOP_WAIT.as_secs(),
         pids.join(" ")
     )
-}
-
-fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<ExitCode> {
-    let exe = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .context("cannot find the openclaw executable")?;
-    let mut exec = format!("{} gateway", exe.display());
-    if let Some(p) = port {
-        exec.push_str(&format!(" --port {p}"));
-    }
-    let mut env_lines = String::new();
-    for name in [
-        "OPENCLAW_STATE_DIR",
-        "OPENCLAW_CONFIG_PATH",
-        "OLLAMA_HOST",
-        "OLLAMA_API_KEY",
-    ] {
-        if let Some(v) = ctx.var(name).filter(|v| !v.is_empty()) {
-            env_lines.push_str(&format!("Environment={name}={v}\n"));
-        }
-    }
-    let unit = format!(
-        "[Unit]\n\
-         Description=OpenClaw gateway (openclaw-rs)\n\
-         After=network-online.target\n\
-         Wants=network-online.target\n\
-         \n\
-         [Service]\n\
-         Type=simple\n\
-         ExecStart={exec}\n\
-         {env_lines}\
-         Restart=on-failure\n\
-         RestartSec=2\n\
-         KillSignal=SIGTERM\n\
-         TimeoutStopSec=15\n\
-         \n\
-         [Install]\n\
-         WantedBy=default.target\n"
-    );
-    if print {
-        print!("{unit}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let config_home = ctx
-        .var("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| ctx.var("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .context("neither XDG_CONFIG_HOME nor HOME is set")?;
-    let dir = config_home.join("systemd").join("user");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("openclaw-gateway.service");
-    std::fs::write(&path, unit).with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("wrote {}", ctx.show_path(&path));
-    eprintln!("start it now and at every login with:\n  systemctl --user daemon-reload\n  systemctl --user enable --now openclaw-gateway");
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -191,11 +191,13 @@ fn install_print_shows_a_systemd_user_unit() {
         "{unit}"
     );
     let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
-    assert!(exec.ends_with("openclaw gateway --port 19001"), "{exec}");
     assert!(
-        unit.contains("Environment=OLLAMA_API_KEY=ollama-local"),
-        "{unit}"
+        exec.starts_with("ExecStart=\"/") && exec.ends_with("/openclaw\" gateway --port 19001"),
+        "{exec}"
     );
+    // The key is read from a private file the unit names, never written into the unit.
+    assert!(!unit.contains("ollama-local"), "{unit}");
+    assert!(unit.contains("\nEnvironmentFile=-"), "{unit}");
     assert!(unit.contains("WantedBy=default.target"));
     // --print writes nothing.
     assert!(!env.home().join(".config/systemd").exists());

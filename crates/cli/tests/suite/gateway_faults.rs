@@ -1282,11 +1282,15 @@ fn models(port: u16, headers: &[(&str, &str)]) -> Http {
     models_on(connect(port), port, headers)
 }
 
-/// Guessing the token as fast as possible from one address, with spoofed forwarding headers:
-/// after 5 free failures each further guess waits twice as long (0.5 s, 1 s, 2 s…) and guesses
-/// made before the wait is over are answered `429` without being checked — the right token
-/// too, on both doors (HTTP and the WebSocket `connect`). Another address is not affected; once
-/// the wait is over the right token works and clears the record.
+/// Guessing the token as fast as possible, each guess from another loopback address
+/// (127.0.0.2, 127.0.0.3, …) and with spoofed forwarding headers: all of loopback is one
+/// source, so after 5 free failures each further guess waits twice as long (0.5 s, 1 s, 2 s…)
+/// and guesses made before the wait is over are answered `429` without being checked — the
+/// right token too, from any loopback address, on both doors (HTTP and the WebSocket
+/// `connect`). Once the wait is over the right token works and clears the record. (That other
+/// sources are not affected: `router::repeated_auth_failures_from_one_address_are_slowed_down`
+/// and the unit tests of `auth.rs`, which can use non-loopback addresses.) Found by this test:
+/// each loopback address was its own source, so rotating through 127.0.0.0/8 dodged the brake.
 #[test]
 fn token_guessing_is_braked_per_address_on_both_doors() {
     let upstream = Upstream::healthy();
@@ -1305,7 +1309,9 @@ fn token_guessing_is_braked_per_address_on_both_doors() {
         let guess = format!("Bearer guess-{attempts}");
         let spoof = format!("10.0.{}.{}", attempts / 250, attempts % 250);
         let forwarded = format!("for={spoof}");
-        let r = models(
+        let source = Ipv4Addr::new(127, 0, (attempts / 250) as u8, 2 + (attempts % 250) as u8);
+        let r = models_on(
+            connect_from(source, port),
             port,
             &[
                 ("Authorization", &guess),
@@ -1341,13 +1347,15 @@ fn token_guessing_is_braked_per_address_on_both_doors() {
     assert_eq!(res["ok"], false, "{res}");
     assert_eq!(res["error"]["code"], "unauthorized", "{res}");
     assert_eq!(ws_closed(&mut ws).map(|c| c.0), Some(1008));
-    // Another client (another loopback address) is not affected.
-    let other = models_on(
-        connect_from(Ipv4Addr::new(127, 0, 0, 2), port),
-        port,
-        &[("Authorization", &bearer())],
-    );
-    assert_eq!(other.status, 200, "{other:?}");
+    // Every loopback address is the same source: still braked.
+    for source in [Ipv4Addr::new(127, 0, 0, 3), Ipv4Addr::new(127, 9, 9, 9)] {
+        let other = models_on(
+            connect_from(source, port),
+            port,
+            &[("Authorization", &bearer())],
+        );
+        other.openai_error(429, Some("rate_limit_exceeded"));
+    }
     // Once the wait is over, the right token works (early tries do not extend the wait).
     let waited = Instant::now();
     loop {
@@ -1366,9 +1374,10 @@ fn token_guessing_is_braked_per_address_on_both_doors() {
     let r = models(port, &[("Authorization", "Bearer wrong")]);
     assert_eq!(r.status, 401, "{r:?}");
     eprintln!(
-        "token guessing from one address: {attempts} guesses in {guessing:?}, {checked} checked, \
-         {braked} answered 429 unchecked (Retry-After up to {retry_after} s); the right token \
-         was then told Retry-After {wait} s and worked again {:?} later",
+        "token guessing, each guess from another loopback address: {attempts} guesses in \
+         {guessing:?}, {checked} checked, {braked} answered 429 unchecked (Retry-After up to \
+         {retry_after} s); the right token was then told Retry-After {wait} s and worked again \
+         {:?} later",
         waited.elapsed()
     );
     assert!(braked > 0);
@@ -1535,6 +1544,89 @@ fn host_header_variants() {
     // HTTP/1.0 without Host (not a browser): nothing to rebind, answered.
     let r = exchange(connect(port), b"GET /health HTTP/1.0\r\n\r\n");
     assert_eq!(r.status, 200, "{r:?}");
+    gw.assert_healthy();
+}
+
+/// A `Host` or `Origin` header with bytes outside visible ASCII (UTF-8, Latin-1, a no-break
+/// space) is refused `400` on plain HTTP and at the WebSocket handshake, with or without the
+/// token. Found by this test: such a header failed to read as text and was treated as absent,
+/// so `Host: évil.example` was answered and a WebSocket with `Origin: http://évil.example` was
+/// upgraded without any origin check.
+#[test]
+fn non_ascii_host_and_origin_are_refused_not_ignored() {
+    let upstream = Upstream::healthy();
+    let env = upstream.env();
+    let mut gw = Gateway::start(&env);
+    let port = gw.port;
+    let upgrade = |extra: &[u8]| {
+        let mut raw = b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+            Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            .to_vec();
+        raw.extend_from_slice(extra);
+        raw.extend_from_slice(b"\r\n");
+        // The status line is enough (a 101 would not end).
+        send(connect(port), &raw).0
+    };
+    let own_host = format!("Host: 127.0.0.1:{port}\r\n");
+    let own_origin = format!("Origin: http://127.0.0.1:{port}\r\n");
+    // The handshake itself is right: with our own Host and Origin it upgrades.
+    assert_eq!(upgrade(format!("{own_host}{own_origin}").as_bytes()), 101);
+    let hosts: [Vec<u8>; 4] = [
+        format!("\u{e9}vil.example:{port}").into_bytes(),
+        format!("127.0.0.1\u{a0}:{port}").into_bytes(),
+        [b"\xe9vil.example:".as_slice(), port.to_string().as_bytes()].concat(),
+        format!("127.0.0.1 :{port}").into_bytes(),
+    ];
+    let origins: [Vec<u8>; 3] = [
+        "http://\u{e9}vil.example".as_bytes().to_vec(),
+        format!("http://127.0.0.1:{port}\u{a0}").into_bytes(),
+        b"http://\xe9vil.example".to_vec(),
+    ];
+    let line = |name: &str, value: &[u8]| [name.as_bytes(), b": ", value, b"\r\n"].concat();
+    for host in &hosts {
+        let shown = String::from_utf8_lossy(host);
+        for path in ["/health", "/v1/models"] {
+            let mut raw = format!(
+                "GET {path} HTTP/1.1\r\nConnection: close\r\nAuthorization: {}\r\n",
+                bearer()
+            )
+            .into_bytes();
+            raw.extend(line("Host", host));
+            raw.extend_from_slice(b"\r\n");
+            let r = exchange(connect(port), &raw);
+            let message = r.openai_error(400, None);
+            assert!(
+                message.contains("Host header is not valid"),
+                "{shown}: {message}"
+            );
+        }
+        assert_eq!(
+            upgrade(&[line("Host", host), own_origin.clone().into_bytes()].concat()),
+            400,
+            "{shown}"
+        );
+    }
+    for origin in &origins {
+        let shown = String::from_utf8_lossy(origin);
+        let mut raw = format!(
+            "GET /v1/models HTTP/1.1\r\n{own_host}Connection: close\r\nAuthorization: {}\r\n",
+            bearer()
+        )
+        .into_bytes();
+        raw.extend(line("Origin", origin));
+        raw.extend_from_slice(b"\r\n");
+        let r = exchange(connect(port), &raw);
+        let message = r.openai_error(400, None);
+        assert!(
+            message.contains("Origin header is not valid"),
+            "{shown}: {message}"
+        );
+        assert_eq!(
+            upgrade(&[own_host.clone().into_bytes(), line("Origin", origin)].concat()),
+            400,
+            "{shown}"
+        );
+    }
     gw.assert_healthy();
 }
 

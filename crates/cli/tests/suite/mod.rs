@@ -20,6 +20,7 @@ mod onboard_cmd;
 mod pull_cmd;
 mod sandbox_attacks;
 mod security;
+mod secrets_at_rest;
 mod seed_page;
 mod support;
 mod terminal_safety;
