@@ -334,12 +334,10 @@ fn answer_every_call(convo: Vec<ChatMessage>) -> Vec<ChatMessage> {
     for m in convo {
         if m.role == Role::Tool {
             let id = m.tool_call_id.clone().unwrap_or_default();
-            match open.iter().position(|(open_id, _)| *open_id == id) {
-                Some(i) => {
-                    open.remove(i);
-                    out.push(m);
-                }
-                None => {} // a result without its call (cut by a compaction): left out
+            // A result without its call (cut by a compaction) is left out.
+            if let Some(i) = open.iter().position(|(open_id, _)| *open_id == id) {
+                open.remove(i);
+                out.push(m);
             }
             continue;
         }
