@@ -105,6 +105,8 @@ pub struct TurnOutcome {
     pub fallbacks: Vec<FallbackNote>,
     pub usage: Usage,
     pub rounds: usize,
+    /// Why the final reply ended (`stop`, `length`, …), as the model's server said.
+    pub finish_reason: Option<String>,
 }
 
 /// Why a turn failed.
@@ -276,6 +278,9 @@ pub struct Agent {
     pub system_prompt: String,
     /// Models that failed recently, skipped while they cool down.
     pub health: ModelHealth,
+    /// Generation settings for every model call of a turn (a gateway client's `max_tokens`,
+    /// `temperature`, …); none by default.
+    pub request_options: openclaw_llm::RequestOptions,
     /// Index of the model that answered last; later rounds start there.
     active: usize,
     /// One client per candidate, so connections are reused across rounds and turns.
@@ -304,6 +309,7 @@ impl Agent {
             max_rounds: DEFAULT_MAX_ROUNDS,
             system_prompt,
             health: ModelHealth::in_memory(),
+            request_options: openclaw_llm::RequestOptions::default(),
             active: 0,
         }
     }
@@ -388,6 +394,7 @@ impl Agent {
             })?;
             if resp.tool_calls.is_empty() {
                 outcome.answer = resp.text;
+                outcome.finish_reason = resp.finish_reason;
                 session.sync().await?;
                 return Ok(outcome);
             }
@@ -502,7 +509,10 @@ impl Agent {
                 StreamEvent::Thinking(t) => on_event(AgentEvent::Thinking(t)),
                 StreamEvent::ToolCall(c) => on_event(AgentEvent::ToolCall(c)),
             };
-            match client.stream_chat(&request, &mut forward).await {
+            match client
+                .stream_chat_with(&request, &self.request_options, &mut forward)
+                .await
+            {
                 Ok(resp) => {
                     self.active = i;
                     self.health.succeeded(&cand.model_ref.to_string());

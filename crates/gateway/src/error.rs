@@ -60,6 +60,14 @@ pub enum GatewayError {
     BodyTooLarge { limit: usize },
     #[error("{0}")]
     BadRequest(String),
+    /// A request field that is refused (not supported, or a bad value), named in the OpenAI
+    /// error's `param`.
+    #[error("{message}")]
+    InvalidParam {
+        param: String,
+        code: &'static str,
+        message: String,
+    },
     #[error("this method is not allowed on this path")]
     MethodNotAllowed,
     #[error("model `{0}` is not in the catalog\n  hint: GET /v1/models lists the models; `openclaw` runs the agent's default model")]
@@ -79,6 +87,14 @@ pub enum GatewayError {
     NoModel(String),
     #[error("{0}")]
     Upstream(String),
+    /// A model server's failure whose class a client can act on (rate limited, the request
+    /// refused, a timeout), with its message kept.
+    #[error("{message}")]
+    UpstreamStatus {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -105,6 +121,7 @@ impl GatewayError {
             GatewayError::BadRequest(_)
             | GatewayError::BadBind { .. }
             | GatewayError::UnreadableHeader(_) => StatusCode::BAD_REQUEST,
+            GatewayError::InvalidParam { .. } => StatusCode::BAD_REQUEST,
             GatewayError::ModelNotFound(_)
             | GatewayError::RunModelNotFound(_)
             | GatewayError::UnknownMethod(_)
@@ -115,6 +132,9 @@ impl GatewayError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamStatus { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,6 +162,9 @@ impl GatewayError {
             GatewayError::ShuttingDown => "shutting_down",
             GatewayError::NoModel(_) => "no_model",
             GatewayError::Upstream(_) => "upstream_failed",
+            GatewayError::InvalidParam { code, .. } | GatewayError::UpstreamStatus { code, .. } => {
+                *code
+            }
             _ => return None,
         })
     }
@@ -162,7 +185,10 @@ impl GatewayError {
             "error": {
                 "message": self.to_string(),
                 "type": self.openai_type(),
-                "param": null,
+                "param": match self {
+                    GatewayError::InvalidParam { param, .. } => Some(param.as_str()),
+                    _ => None,
+                },
                 "code": self.openai_code(),
             }
         })

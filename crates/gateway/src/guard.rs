@@ -178,7 +178,15 @@ pub async fn check_request(
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type, x-openclaw-model"),
+            allowed_headers(
+                request
+                    .headers()
+                    .get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            ),
+        );
+        h.append(
+            header::VARY,
+            HeaderValue::from_static("Access-Control-Request-Headers"),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -191,6 +199,31 @@ pub async fn check_request(
         add_cors(response.headers_mut(), &origin);
     }
     response
+}
+
+/// The headers a preflight allows: the ones the browser asks for (SDKs send their own, such
+/// as the `openai` package's `x-stainless-*`), when they are a plain list of header names;
+/// else the ones the gateway reads. Only configured origins get this far, and every header is
+/// still subject to the token check.
+fn allowed_headers(requested: Option<&HeaderValue>) -> HeaderValue {
+    const OURS: &str = "authorization, content-type, x-openclaw-model";
+    let names = requested
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|list| {
+            !list.is_empty()
+                && list.len() <= 4096
+                && list.split(',').all(|name| {
+                    let name = name.trim();
+                    !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+                })
+        });
+    names
+        .and_then(|list| HeaderValue::from_str(list).ok())
+        .unwrap_or(HeaderValue::from_static(OURS))
 }
 
 fn add_cors(headers: &mut HeaderMap, origin: &str) {
@@ -303,6 +336,24 @@ mod tests {
         assert_eq!(
             readable_header(&HeaderMap::new(), header::HOST, "Host").unwrap(),
             None
+        );
+    }
+
+    #[test]
+    fn preflights_allow_the_requested_headers() {
+        let asked = HeaderValue::from_static("authorization, content-type, x-stainless-os");
+        assert_eq!(
+            allowed_headers(Some(&asked)),
+            "authorization, content-type, x-stainless-os"
+        );
+        let odd = HeaderValue::from_static("authorization, bad header");
+        assert_eq!(
+            allowed_headers(Some(&odd)),
+            "authorization, content-type, x-openclaw-model"
+        );
+        assert_eq!(
+            allowed_headers(None),
+            "authorization, content-type, x-openclaw-model"
         );
     }
 

@@ -9,9 +9,12 @@
 
 mod assets;
 pub mod auth;
+pub mod completion;
 pub mod error;
 pub mod guard;
+pub mod model_call;
 pub mod openai;
+pub mod responses;
 pub mod run;
 pub mod server;
 pub mod sessions;
@@ -38,7 +41,9 @@ pub use state::{AppState, GatewayOptions, Limits};
 pub fn app(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/v1/models", get(openai::list_models))
+        .route("/v1/models/{*id}", get(openai::get_model))
         .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/responses", post(responses::create))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

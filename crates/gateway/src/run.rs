@@ -13,7 +13,7 @@ use openclaw_agent::{
     assemble_agent, now_ms, AgentError, AgentEvent, Approval, ApprovalRequest, Approver, Decision,
     Entry, NoApprover, Session, TurnOutcome,
 };
-use openclaw_llm::{Backlog, Role, ThinkingLevel};
+use openclaw_llm::{Backlog, RequestOptions, Role, ThinkingLevel};
 use openclaw_models::{Catalog, Selection};
 use serde_json::Value;
 use tokio::sync::{oneshot, Notify};
@@ -63,6 +63,8 @@ pub enum ChatEvent {
         model: String,
         prompt_tokens: u64,
         completion_tokens: u64,
+        /// Why the last reply ended (`stop`, `length`, `tool_calls`), when the server said.
+        finish_reason: Option<String>,
     },
     /// Terminal: the run failed.
     Error { message: String, kind: String },
@@ -93,8 +95,8 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    /// `openclaw`, `openclaw/main` → the default; `openclaw/<other>` → unknown agent; anything
-    /// else is a model ref.
+    /// `openclaw`, `openclaw/main`, `openclaw/default` → the default; `openclaw/<other>` →
+    /// unknown agent; anything else is a model ref.
     pub fn parse(model: Option<&str>) -> Result<Self, GatewayError> {
         let Some(m) = model.map(str::trim).filter(|m| !m.is_empty()) else {
             return Ok(ModelChoice::Default);
@@ -103,7 +105,7 @@ impl ModelChoice {
             return Ok(ModelChoice::Default);
         }
         if let Some(agent) = m.strip_prefix("openclaw/") {
-            return if agent == openclaw_config::DEFAULT_AGENT_ID {
+            return if agent == openclaw_config::DEFAULT_AGENT_ID || agent == "default" {
                 Ok(ModelChoice::Default)
             } else {
                 Err(GatewayError::ModelNotFound(m.to_string()))
@@ -136,6 +138,9 @@ pub struct RunSpec {
     /// Paces the model to the client: text is read from the model only while the client is
     /// at most the backlog's limit behind (streamed HTTP).
     pub backlog: Option<Arc<Backlog>>,
+    /// Generation settings for every model call of the run (the OpenAI API's `max_tokens`,
+    /// `temperature`, images, …).
+    pub options: RequestOptions,
 }
 
 /// Who answers an `exec` outside the allowlist.
@@ -403,6 +408,7 @@ impl PreparedRun {
                     model: outcome.model,
                     prompt_tokens: outcome.usage.prompt_tokens,
                     completion_tokens: outcome.usage.completion_tokens,
+                    finish_reason: outcome.finish_reason,
                 },
                 Ended::Failed(message, kind) => ChatEvent::Error { message, kind },
                 Ended::Aborted => ChatEvent::Aborted,
@@ -467,6 +473,7 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
     }
     let mut agent = assembled.agent;
     agent.thinking = spec.thinking;
+    agent.request_options = spec.options;
     if let Some(backlog) = &spec.backlog {
         agent.set_backlog(backlog.clone());
     }
@@ -516,7 +523,11 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
         Err(e) => {
             let kind = match &e {
                 AgentError::NoModel(_) => "no-model".to_string(),
-                AgentError::AllFailed(_) => "all-failed".to_string(),
+                // The last model's failure decides what the client is told (a lone model
+                // that was rate limited is a 429, not a generic failure).
+                AgentError::AllFailed(notes) => {
+                    notes.last().map_or("all-failed", |n| n.kind).to_string()
+                }
                 AgentError::Fatal { error, .. } => error.kind().to_string(),
                 AgentError::Transcript(_) => "transcript".to_string(),
                 AgentError::TooManyRounds(_) => "too-many-rounds".to_string(),
@@ -596,6 +607,10 @@ mod tests {
         );
         assert_eq!(
             ModelChoice::parse(Some("openclaw/main")).unwrap(),
+            ModelChoice::Default
+        );
+        assert_eq!(
+            ModelChoice::parse(Some("openclaw/default")).unwrap(),
             ModelChoice::Default
         );
         assert!(matches!(

@@ -489,6 +489,7 @@ impl Conn {
                 approvals: Approvals::Ask(self.approvals.clone()),
                 wait_for_session: false,
                 backlog: Some(backlog.clone()),
+                options: Default::default(),
             },
         )?;
         let handle = prepared.handle().clone();
@@ -699,6 +700,7 @@ fn chat_payload(run_id: &str, session_id: &str, event: ChatEvent) -> Value {
             model,
             prompt_tokens,
             completion_tokens,
+            finish_reason: _,
         } => (
             "final",
             json!({"answer": answer, "model": model, "usage": {"promptTokens": prompt_tokens, "completionTokens": completion_tokens}}),

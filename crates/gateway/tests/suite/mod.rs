@@ -1,6 +1,8 @@
 //! The areas under test; `support` is the shared harness.
 
 mod http_api;
+mod openai_clients;
+mod openai_compat;
 mod python_client;
 mod router;
 mod shutdown;

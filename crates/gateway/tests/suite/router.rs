@@ -101,7 +101,15 @@ async fn the_api_needs_the_token() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["openclaw", "openclaw/main", "ollama/m:latest"]);
+    assert_eq!(
+        ids,
+        [
+            "openclaw",
+            "openclaw/main",
+            "openclaw/default",
+            "ollama/m:latest"
+        ]
+    );
     assert_eq!(body["object"], "list");
 }
 
