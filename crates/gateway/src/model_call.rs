@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use crate::completion::unsupported;
 use crate::error::GatewayError;
 use crate::run::{check_model, ChatEvent, EventSink, ModelChoice};
-use crate::state::{signalled, AppState, RunControl};
+use crate::state::{signalled, AppState};
 
 /// What the request needs from its model, checked before anything is started.
 pub struct Needs<'a> {
@@ -135,14 +135,7 @@ pub fn spawn(
     }
     let run_id = state.next_id("run");
     let cancel = Arc::new(Notify::new());
-    // Run ids are fresh, so the registration cannot collide. A model call belongs to no
-    // session.
-    state.register_run(
-        &run_id,
-        RunControl {
-            cancel: cancel.clone(),
-        },
-    );
+    state.register_detached_run(&run_id, cancel.clone());
     let registered = Registered {
         state: state.clone(),
         run_id: run_id.clone(),

@@ -246,6 +246,12 @@ impl AppState {
         self.runs_changed.notify_waiters();
     }
 
+    /// Registers a run that belongs to no session (a model call with a client's own tools),
+    /// so that aborts and the shutdown find it. Its id must be fresh ([`AppState::next_id`]).
+    pub(crate) fn register_detached_run(&self, run_id: &str, cancel: Arc<Notify>) {
+        self.register_run(run_id, RunControl { cancel });
+    }
+
     /// Asks a run to stop; false when no such run is going.
     pub fn abort_run(&self, run_id: &str) -> bool {
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
