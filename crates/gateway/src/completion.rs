@@ -42,6 +42,7 @@ pub struct InMessage {
 }
 
 impl InMessage {
+    /// A message without tool calls or images.
     pub fn new(role: Role, text: String, param: String) -> Self {
         Self {
             role,
@@ -254,18 +255,22 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// The fields of `obj`, named `<prefix><key>` in errors.
     pub fn new(obj: &'a Map<String, Value>, prefix: &'a str) -> Self {
         Self { obj, prefix }
     }
 
+    /// How errors name `key`.
     pub fn param(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 
+    /// The value of `key`, `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.obj.get(key).filter(|v| !v.is_null())
     }
 
+    /// A string field.
     pub fn string(&self, key: &str) -> Result<Option<&'a str>, GatewayError> {
         match self.get(key) {
             None => Ok(None),
@@ -274,6 +279,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A boolean field.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, GatewayError> {
         match self.get(key) {
             None => Ok(None),
