@@ -19,7 +19,7 @@ use crate::compaction::{compact, estimate_tokens, needs_compaction, request_mess
 use crate::exec::ExecPolicy;
 use crate::health::{self, ModelHealth};
 use crate::session::{now_ms, Entry, Session};
-use crate::tools::{run_tool, tool_specs, Approver, ToolContext, ToolOutcome};
+use crate::tools::{run_tool, Approver, ToolContext, ToolOutcome};
 use crate::workspace::Workspace;
 
 /// Idle timeout when neither the provider nor `agents.defaults` sets one: long enough for a
@@ -278,6 +278,9 @@ pub struct Agent {
     pub system_prompt: String,
     /// Models that failed recently, skipped while they cool down.
     pub health: ModelHealth,
+    /// Workspace files in the prompt and the memory tools (see [`crate::context`]); without
+    /// it `system_prompt` is sent alone.
+    pub context: Option<crate::context::AgentContext>,
     /// Generation settings for every model call of a turn (a gateway client's `max_tokens`,
     /// `temperature`, …); none by default.
     pub request_options: openclaw_llm::RequestOptions,
@@ -309,6 +312,7 @@ impl Agent {
             max_rounds: DEFAULT_MAX_ROUNDS,
             system_prompt,
             health: ModelHealth::in_memory(),
+            context: None,
             request_options: openclaw_llm::RequestOptions::default(),
             active: 0,
         }
@@ -370,7 +374,7 @@ impl Agent {
         })?;
         let mut outcome = TurnOutcome::default();
         let mut budget = TurnBudget::default();
-        let tools = tool_specs();
+        let tools = self.tool_list();
         self.active = 0;
         let mut announced: Option<usize> = None;
         for round in 1..=self.max_rounds {
@@ -416,7 +420,16 @@ impl Agent {
                         exec: &self.exec,
                         approver: self.approver.as_mut(),
                     };
-                    budget.charge(run_tool(call, &mut ctx).await)
+                    let memory = self.context.as_ref().and_then(|c| c.memory.as_ref());
+                    let answered = match memory {
+                        Some(memory) => memory.run(call).await,
+                        None => None,
+                    };
+                    let result = match answered {
+                        Some(result) => result,
+                        None => run_tool(call, &mut ctx).await,
+                    };
+                    budget.charge(result)
                 };
                 session.append(Entry::ToolResult {
                     tool_call_id: call.id.clone(),
@@ -483,7 +496,9 @@ impl Agent {
                 *announced = Some(i);
             }
             // Budget before sending: compact when the prompt nears the effective context.
-            let messages = request_messages(&self.system_prompt, session);
+            // The workspace files are sized for this model's context.
+            let system = self.system_prompt_for(cand.budget(), tools).0;
+            let messages = request_messages(&system, session);
             if needs_compaction(
                 estimate_tokens(&messages, tools),
                 cand.budget(),
@@ -497,7 +512,7 @@ impl Agent {
             }
             let request = ChatRequest {
                 model: cand.model_id.clone(),
-                messages: request_messages(&self.system_prompt, session),
+                messages: request_messages(&system, session),
                 tools: tools.to_vec(),
                 thinking: if cand.reasoning { self.thinking } else { None },
                 max_tokens: None,

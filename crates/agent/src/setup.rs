@@ -69,6 +69,14 @@ pub fn assemble_agent(
             .agent_dir(openclaw_config::DEFAULT_AGENT_ID)
             .join(crate::health::HEALTH_FILE),
     );
+    // The owner's own conversation: every workspace file, MEMORY.md included.
+    notes.extend(crate::context::attach_context(
+        &mut agent,
+        config,
+        paths,
+        env,
+        crate::prompt::SessionKind::Main,
+    ));
     Ok(Assembled { agent, notes })
 }
 

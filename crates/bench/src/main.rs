@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use openclaw_test_support::{ModelSpec, TestServer};
 
+mod memory;
+mod prompt;
 mod relay;
 mod sandbox;
 
@@ -102,8 +104,16 @@ fn run() -> Result<(), String> {
             }
             "relay" => relay_mode = true,
             "sandbox" => sandbox_mode = true,
+            "memory" => {
+                println!("machine: {}", machine());
+                return memory::run(runs.unwrap_or(3));
+            }
+            "prompt" => {
+                println!("machine: {}", machine());
+                return prompt::run();
+            }
             "-h" | "--help" => {
-                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]\nopenclaw-bench relay [--runs N]   (real model via scripts/local-llm)\nopenclaw-bench sandbox [--runs N] (what the OS sandbox adds to starting a command; default 100 runs)");
+                println!("openclaw-bench [--runs N] [--peer DIR_WITH_node_AND_oc] [--peer-runs N]\nopenclaw-bench relay [--runs N]   (real model via scripts/local-llm)\nopenclaw-bench sandbox [--runs N] (what the OS sandbox adds to starting a command; default 100 runs)\nopenclaw-bench [--runs N] memory  (memory search recall@5 and index time on data/memory-recall, real embedding model)\nopenclaw-bench prompt             (prompt tokens before history with a full workspace, counted by the real model)");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),

@@ -58,6 +58,74 @@ pub enum Command {
         after_help = "Examples:\n  openclaw gateway                      # http://127.0.0.1:18789, token generated on first start\n  openclaw gateway --port 0             # any free port (the real one is printed)\n  openclaw gateway status\n  openclaw gateway stop\n  openclaw gateway install --print     # a systemd user unit\n\nThe token: gateway.auth.token, else OPENCLAW_GATEWAY_TOKEN, else ~/.openclaw/gateway/token.\nLogs: --verbose, or RUST_LOG (e.g. RUST_LOG=openclaw_gateway=debug)."
     )]
     Gateway(GatewayArgs),
+    /// Search and index the agent's memory (MEMORY.md and memory/*.md)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  openclaw memory status\n  openclaw memory index            # incremental: only changed notes are embedded again\n  openclaw memory index --force    # read every note again\n  openclaw memory search \"what did we decide about the trip\"\n  openclaw memory search wifi password --json\n\nVectors come from memory.search.model (an Ollama embedding model, e.g. `ollama pull nomic-embed-text`\nthen `openclaw config set memory.search.model nomic-embed-text`); without one, search is by keywords.\nThe index: ~/.openclaw/memory/main.sqlite (only an index: delete it to rebuild)."
+    )]
+    Memory(MemoryCommand),
+    /// Show what the agent's system prompt is made of: instructions, workspace files, tool schemas
+    #[command(
+        after_help = "Examples:\n  openclaw context                     # per file: raw vs injected characters and tokens\n  openclaw context --show-prompt       # and the prompt itself\n  openclaw context --model ollama/qwen3:8b --json\n\nThe whole system prompt is held to agents.defaults.promptShare (default 0.25) of the context the\nagent sends the model (num_ctx for the native Ollama API, else the context window). Workspace files\nthat do not fit are cut (head and tail kept, the cut marked) or left out; the model can read them."
+    )]
+    Context(ContextArgs),
+}
+
+/// `openclaw context`.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The model whose context sets the budget (`provider/model` or an alias); default: the default model
+    #[arg(long, value_name = "REF")]
+    pub model: Option<String>,
+    /// Also print the system prompt itself
+    #[arg(long)]
+    pub show_prompt: bool,
+    /// Machine-readable report
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw memory`.
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// The embedding model, ranking weights and what the index holds
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the index up to date with the memory files (progress on stderr)
+    Index {
+        /// Read and chunk every file again (vectors of unchanged text are kept)
+        #[arg(long)]
+        force: bool,
+        /// Machine-readable report
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the notes as the agent's memory_search tool does
+    Search {
+        /// What to look for
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many results (default: memory.search.query.maxResults, else 6)
+        #[arg(long, value_name = "N")]
+        max_results: Option<usize>,
+        /// Ranking: hybrid (default with an embedding model), keyword or vector
+        #[arg(long, value_enum)]
+        mode: Option<SearchModeArg>,
+        /// Machine-readable results
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `memory search --mode`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SearchModeArg {
+    Hybrid,
+    Keyword,
+    Vector,
 }
 
 /// `openclaw gateway`.

@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Command::Onboard(args) => commands::onboard::run(&ctx, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Gateway(args) => commands::gateway::run(&ctx, args),
+        Command::Memory(cmd) => commands::memory::run(&ctx, cmd),
+        Command::Context(args) => commands::context::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -125,10 +125,11 @@ impl EmbeddingClient {
                 }
             }
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| LlmError::MalformedStream {
-            url: url.clone(),
-            detail: format!("the embeddings reply is not JSON: {e}"),
-        })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| LlmError::MalformedStream {
+                url: url.clone(),
+                detail: format!("the embeddings reply is not JSON: {e}"),
+            })?;
         let vectors = parse_vectors(&value).ok_or_else(|| LlmError::MalformedStream {
             url: url.clone(),
             detail: "the reply has neither `embeddings` nor `data[].embedding` arrays of numbers"
@@ -194,7 +195,9 @@ mod tests {
     #[test]
     fn urls_follow_the_wire() {
         assert_eq!(
-            client(ApiKind::Ollama, "http://h:11434/v1").embed_url().unwrap(),
+            client(ApiKind::Ollama, "http://h:11434/v1")
+                .embed_url()
+                .unwrap(),
             "http://h:11434/api/embed"
         );
         assert_eq!(

@@ -225,9 +225,11 @@ impl MemoryIndex {
                     )?;
                     let dims: Option<i64> = self
                         .conn
-                        .query_row("SELECT dims FROM vectors WHERE model = ?1 LIMIT 1", [m], |r| {
-                            r.get(0)
-                        })
+                        .query_row(
+                            "SELECT dims FROM vectors WHERE model = ?1 LIMIT 1",
+                            [m],
+                            |r| r.get(0),
+                        )
                         .optional()?;
                     (
                         usize::try_from(embedded).unwrap_or(0),
@@ -273,82 +275,9 @@ impl MemoryIndex {
     ) -> Result<SyncReport, MemoryError> {
         let started = Instant::now();
         let mut report = SyncReport::default();
-        let root = workspace
-            .canonicalize()
-            .unwrap_or_else(|_| workspace.to_path_buf());
-        let root_text = root.display().to_string();
-        let (files, notes) = list_memory_files(&root).map_err(|source| MemoryError::Io {
-            path: root.clone(),
-            source,
-        })?;
-        report.notes = notes;
-        report.files = files.len();
-        let moved = self.meta("workspace").map_err(|e| self.sqlite(e))?.as_deref()
-            != Some(root_text.as_str());
-        let known: HashMap<String, (String, i64, i64)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT path, hash, size, mtime_ms FROM files")
-                .map_err(|e| self.sqlite(e))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-                })
-                .map_err(|e| self.sqlite(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sqlite(e))?
-        };
-
-        // Files: read those whose size or time changed (all with `force` or a moved workspace),
-        // re-chunk those whose content changed.
-        let total = files.len();
-        let tx = self.conn.transaction().map_err(|e| MemoryError::sqlite(&self.path, e))?;
-        let present: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        for path in known.keys() {
-            if !present.contains(path.as_str()) || moved {
-                delete_file(&tx, path).map_err(|e| MemoryError::sqlite(&self.path, e))?;
-                if !present.contains(path.as_str()) {
-                    report.removed_files += 1;
-                }
-            }
-        }
-        for (i, file) in files.iter().enumerate() {
-            progress(SyncProgress::Files {
-                done: i + 1,
-                total,
-            });
-            let size = i64::try_from(file.size).unwrap_or(i64::MAX);
-            let previous = if moved { None } else { known.get(&file.path) };
-            if !force && previous.is_some_and(|(_, s, m)| *s == size && *m == file.mtime_ms) {
-                continue;
-            }
-            let Ok(text) = read_memory_file(&root, &file.path) else {
-                report.notes.push(format!("{}: could not be read, left out", file.path));
-                continue;
-            };
-            let hash = hash_hex(text.as_bytes());
-            if previous.is_some_and(|(h, _, _)| *h == hash) {
-                tx.execute(
-                    "UPDATE files SET size = ?2, mtime_ms = ?3 WHERE path = ?1",
-                    params![file.path, size, file.mtime_ms],
-                )
-                .map_err(|e| MemoryError::sqlite(&self.path, e))?;
-                continue;
-            }
-            report.changed_files += 1;
-            replace_file(&tx, &file.path, &hash, size, file.mtime_ms, &text)
-                .map_err(|e| MemoryError::sqlite(&self.path, e))?;
-        }
-        let set = |key: &str, value: &str| {
-            tx.execute(
-                "INSERT INTO meta(key, value) VALUES(?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-        };
-        set("workspace", &root_text).map_err(|e| MemoryError::sqlite(&self.path, e))?;
-        tx.commit().map_err(|e| MemoryError::sqlite(&self.path, e))?;
-        report.chunks = self.status()?.chunks;
+        // Kept out of this async fn: its borrows of the connection must not live across an
+        // await (the connection is not Sync).
+        self.sync_files(workspace, force, progress, &mut report)?;
 
         // Vectors: every chunk without one of this model's.
         match embedder {
@@ -360,7 +289,10 @@ impl MemoryIndex {
             Some(embedder) => {
                 let model = embedder.identity();
                 report.embedding_model = Some(model.clone());
-                if self.meta("embedding_model").map_err(|e| self.sqlite(e))?.as_deref()
+                if self
+                    .meta("embedding_model")
+                    .map_err(|e| self.sqlite(e))?
+                    .as_deref()
                     != Some(model.as_str())
                 {
                     // Another model's vectors are never compared with this one's.
@@ -409,6 +341,99 @@ impl MemoryIndex {
             .map_err(|e| self.sqlite(e))?;
         report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
+    }
+
+    /// The file half of [`MemoryIndex::sync`]: chunks and keywords up to date.
+    fn sync_files(
+        &mut self,
+        workspace: &Path,
+        force: bool,
+        progress: &mut (dyn FnMut(SyncProgress) + Send),
+        report: &mut SyncReport,
+    ) -> Result<(), MemoryError> {
+        let root = workspace
+            .canonicalize()
+            .unwrap_or_else(|_| workspace.to_path_buf());
+        let root_text = root.display().to_string();
+        let (files, notes) = list_memory_files(&root).map_err(|source| MemoryError::Io {
+            path: root.clone(),
+            source,
+        })?;
+        report.notes = notes;
+        report.files = files.len();
+        let moved = self
+            .meta("workspace")
+            .map_err(|e| self.sqlite(e))?
+            .as_deref()
+            != Some(root_text.as_str());
+        let known: HashMap<String, (String, i64, i64)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT path, hash, size, mtime_ms FROM files")
+                .map_err(|e| self.sqlite(e))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+                })
+                .map_err(|e| self.sqlite(e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.sqlite(e))?
+        };
+
+        // Files: read those whose size or time changed (all with `force` or a moved workspace),
+        // re-chunk those whose content changed.
+        let total = files.len();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| MemoryError::sqlite(&self.path, e))?;
+        let present: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        for path in known.keys() {
+            if !present.contains(path.as_str()) || moved {
+                delete_file(&tx, path).map_err(|e| MemoryError::sqlite(&self.path, e))?;
+                if !present.contains(path.as_str()) {
+                    report.removed_files += 1;
+                }
+            }
+        }
+        for (i, file) in files.iter().enumerate() {
+            progress(SyncProgress::Files { done: i + 1, total });
+            let size = i64::try_from(file.size).unwrap_or(i64::MAX);
+            let previous = if moved { None } else { known.get(&file.path) };
+            if !force && previous.is_some_and(|(_, s, m)| *s == size && *m == file.mtime_ms) {
+                continue;
+            }
+            let Ok(text) = read_memory_file(&root, &file.path) else {
+                report
+                    .notes
+                    .push(format!("{}: could not be read, left out", file.path));
+                continue;
+            };
+            let hash = hash_hex(text.as_bytes());
+            if previous.is_some_and(|(h, _, _)| *h == hash) {
+                tx.execute(
+                    "UPDATE files SET size = ?2, mtime_ms = ?3 WHERE path = ?1",
+                    params![file.path, size, file.mtime_ms],
+                )
+                .map_err(|e| MemoryError::sqlite(&self.path, e))?;
+                continue;
+            }
+            report.changed_files += 1;
+            replace_file(&tx, &file.path, &hash, size, file.mtime_ms, &text)
+                .map_err(|e| MemoryError::sqlite(&self.path, e))?;
+        }
+        let set = |key: &str, value: &str| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES(?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+        };
+        set("workspace", &root_text).map_err(|e| MemoryError::sqlite(&self.path, e))?;
+        tx.commit()
+            .map_err(|e| MemoryError::sqlite(&self.path, e))?;
+        report.chunks = self.status()?.chunks;
+        Ok(())
     }
 
     /// (hash, text) of every distinct chunk text without a vector of `model`.
@@ -552,7 +577,9 @@ impl MemoryIndex {
             )
             .map_err(|e| self.sqlite(e))?;
         let rows = stmt
-            .query_map([&model], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([&model], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(|e| self.sqlite(e))?;
         let qnorm = norm(query);
         let mut scored = Vec::new();
@@ -562,7 +589,11 @@ impl MemoryIndex {
             if v.len() != query.len() || qnorm == 0.0 {
                 continue;
             }
-            let dot: f64 = v.iter().zip(query).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            let dot: f64 = v
+                .iter()
+                .zip(query)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
             let n = norm(&v);
             if n > 0.0 {
                 scored.push((id, (dot / (n * qnorm)).max(0.0)));
@@ -656,7 +687,10 @@ fn fts_query(query: &str) -> Option<String> {
 }
 
 fn norm(v: &[f32]) -> f64 {
-    v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt()
+    v.iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt()
 }
 
 fn to_blob(v: &[f32]) -> Vec<u8> {
