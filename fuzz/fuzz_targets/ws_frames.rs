@@ -1,5 +1,5 @@
 //! The gateway's WebSocket frame handler (`openclaw_gateway::ws::FrameHandler`, the state
-//! machine behind `/ws`): whatever a client sends, frame after frame.
+//! machine behind the protocol on `/`): whatever a client sends, frame after frame.
 //!
 //! Input: a control byte, then frames separated by NUL bytes; a frame that is not UTF-8 is sent
 //! as a binary frame (text frames are always UTF-8: the WebSocket library refuses others).
@@ -7,11 +7,15 @@
 //! handshake; bit 1 gives the socket a peer address (the auth brake counts failures per IP).
 //!
 //! Properties besides "no panic":
-//! - before `connect` succeeds, a frame either is a `connect` with the right token (answered
-//!   `ok`) or the socket is closed with 1008;
+//! - the handler speaks first: a `connect.challenge` event, without `seq`;
+//! - before `connect` succeeds, a frame either is a `connect` the gateway accepts (answered
+//!   `hello-ok`) or the socket is closed (1008, 1002 for a protocol mismatch, 1009 for a frame
+//!   over 64 KiB);
 //! - once connected, no frame closes the socket, and every frame gets exactly one response
-//!   (some come from tasks: they are awaited), well formed: `type: "res"`, the request's id
-//!   (or null when none could be read), `ok`, and on failure a code and a message;
+//!   besides the `accepted` first answer of an `agent` request (some come from tasks: they are
+//!   awaited), well formed: `type: "res"`, the request's id (or null when none could be read),
+//!   `ok`, and on failure a code and a message;
+//! - events are events of the protocol;
 //! - the token never appears in anything sent.
 #![no_main]
 
@@ -22,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use openclaw_config::{OpenClawConfig, StatePaths};
-use openclaw_gateway::ws::{FrameHandler, Sent, CLOSE_POLICY};
+use openclaw_gateway::protocol::EVENTS;
+use openclaw_gateway::ws::{FrameHandler, Sent, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG};
 use openclaw_gateway::{AppState, AuthMode, GatewayOptions, Limits};
 use serde_json::Value;
 
@@ -68,19 +73,24 @@ fn state() -> Arc<AppState> {
     })
 }
 
-/// The id a response must carry: the frame's id when it is a string or a number.
+/// The id a response must carry: the frame's id when it is a non-empty string.
 fn request_id(text: &str) -> Option<Value> {
     let value: Value = serde_json::from_str(text).ok()?;
     match value.get("id")? {
-        id @ (Value::String(_) | Value::Number(_)) => Some(id.clone()),
+        Value::String(id) if !id.is_empty() => Some(Value::String(id.clone())),
         _ => None,
     }
+}
+
+/// The first answer of an `agent` request; its final answer follows.
+fn is_accepted(frame: &Value) -> bool {
+    frame["ok"] == true && frame["payload"]["status"] == "accepted"
 }
 
 fn check_response(frame: &Value) {
     assert_eq!(frame["type"], "res", "{frame}");
     assert!(
-        matches!(frame["id"], Value::String(_) | Value::Number(_) | Value::Null),
+        matches!(frame["id"], Value::String(_) | Value::Null),
         "{frame}"
     );
     match frame["ok"] {
@@ -109,10 +119,17 @@ fuzz_target!(|data: &[u8]| {
     sweep_sessions();
     let _guard = RUNTIME.enter();
     let mut handler = FrameHandler::new(state(), peer);
+    match handler.sent().as_slice() {
+        [Sent::Frame(challenge)] => {
+            assert_eq!(challenge["event"], "connect.challenge", "{challenge}");
+            assert!(challenge.get("seq").is_none(), "{challenge}");
+        }
+        other => panic!("the handler did not open with a challenge: {other:?}"),
+    }
     let mut frames: Vec<Result<String, ()>> = Vec::new();
     if control & 1 != 0 {
         frames.push(Ok(format!(
-            r#"{{"type":"req","id":"c","method":"connect","params":{{"token":"{TOKEN}"}}}}"#
+            r#"{{"type":"req","id":"c","method":"connect","params":{{"minProtocol":4,"maxProtocol":4,"client":{{"id":"fuzz","version":"1","platform":"linux","mode":"cli"}},"role":"operator","scopes":["operator.admin","operator.read","operator.write","operator.approvals"],"auth":{{"token":"{TOKEN}"}}}}}}"#
         )));
     }
     for part in rest.split(|&b| b == 0).take(64) {
@@ -132,22 +149,29 @@ fuzz_target!(|data: &[u8]| {
         if !was_connected {
             if handler.connected() {
                 assert!(open);
-                let [Sent::Response(res)] = now.as_slice() else {
+                let [Sent::Frame(res)] = now.as_slice() else {
                     panic!("connect answered with {now:?}");
                 };
                 assert_eq!(res["ok"], true, "{res}");
+                assert_eq!(res["payload"]["type"], "hello-ok", "{res}");
                 continue;
             }
             assert!(!open, "a socket without `connect` stays open");
             assert!(
-                matches!(now.last(), Some(Sent::Close(CLOSE_POLICY, _))),
-                "not closed with 1008: {now:?}"
+                matches!(
+                    now.last(),
+                    Some(Sent::Close(
+                        CLOSE_POLICY | CLOSE_PROTOCOL | CLOSE_TOO_BIG,
+                        _
+                    ))
+                ),
+                "not closed with 1008, 1002 or 1009: {now:?}"
             );
             return;
         }
         assert!(open, "a connected socket was closed by {frame:?}");
         expected += 1;
-        if let (Ok(text), [Sent::Response(res), ..]) = (frame, now.as_slice()) {
+        if let (Ok(text), [Sent::Frame(res), ..]) = (frame, now.as_slice()) {
             if let Some(id) = request_id(text) {
                 assert_eq!(res["id"], id, "{text}");
             }
@@ -159,7 +183,7 @@ fuzz_target!(|data: &[u8]| {
     let deadline = Instant::now() + Duration::from_secs(5);
     let responses = |sent: &[Sent]| {
         sent.iter()
-            .filter(|s| matches!(s, Sent::Response(_)))
+            .filter(|s| matches!(s, Sent::Frame(f) if !is_accepted(f)))
             .count()
     };
     while responses(&sent) < expected {
@@ -178,10 +202,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(responses(&sent), expected, "{sent:?}");
     for s in &sent {
         match s {
-            Sent::Response(res) => check_response(res),
+            Sent::Frame(res) => check_response(res),
             Sent::Event { event, payload } => {
-                assert_eq!(*event, "chat");
-                assert!(payload["runId"].is_string() && payload["state"].is_string(), "{payload}");
+                assert!(EVENTS.contains(event), "{event}");
+                assert!(payload.is_object(), "{payload}");
             }
             Sent::Close(code, _) => panic!("a connected socket was closed ({code})"),
         }

@@ -1,5 +1,6 @@
-// OpenClaw web chat: plain JS, no dependencies. Talks to the gateway over /ws
-// (docs/gateway-protocol.md). Model text is only ever inserted escaped.
+// OpenClaw web chat: plain JS, no dependencies. Speaks the gateway's WebSocket protocol on `/`
+// (OpenClaw's protocol v4, the subset in docs/gateway-protocol.md and
+// crates/gateway/src/protocol.rs). Model text is only ever inserted escaped.
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -15,6 +16,10 @@
     get: (k) => { try { return localStorage.getItem(k); } catch { return null; } },
     set: (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); } catch { /* private mode */ } },
   };
+  const PROTOCOL = 4;
+  const SCOPES = ['operator.read', 'operator.write', 'operator.approvals'];
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join(''));
 
   // ---------- token: #token=… → localStorage, then strip it from the address bar
   function takeToken() {
@@ -38,9 +43,11 @@
   // ---------- connection
   let ws = null, nextId = 1, backoff = 500, retryTimer = null, connected = false, authBlocked = false;
   const pending = new Map();
-  let sessionId = store.get(KEY.session) || null;
-  let run = null; // {runId, sessionId, view, abortRequested, ended}
-  let models = [];
+  // The session is named by its key, `agent:main:<name>`.
+  let sessionKey = store.get(KEY.session) || null;
+  let run = null; // {runId, sessionKey, view, abortRequested, ended}
+  let models = [], defaultModel = null;
+  const sessionModels = new Map(); // session key → the model it was last set to
 
   function setStatus(state, text) {
     ui.status.dataset.state = state;
@@ -49,14 +56,20 @@
     updateComposer();
   }
 
-  function request(method, params) {
+  function send(sock, frame) { sock.send(JSON.stringify(frame)); }
+
+  function requestOn(sock, method, params) {
     return new Promise((resolve, reject) => {
-      if (!ws || ws.readyState !== WebSocket.OPEN) { reject(Object.assign(new Error('not connected'), { code: 'offline' })); return; }
+      if (!sock || sock.readyState !== WebSocket.OPEN) { reject(Object.assign(new Error('not connected'), { code: 'offline' })); return; }
       const id = String(nextId++);
       const timer = setTimeout(() => { pending.delete(id); reject(Object.assign(new Error(method + ' timed out'), { code: 'timeout' })); }, 30000);
       pending.set(id, { resolve, reject, timer });
-      ws.send(JSON.stringify({ type: 'req', id, method, params: params || {} }));
+      send(sock, { type: 'req', id, method, params: params || {} });
     });
+  }
+  function request(method, params) {
+    if (!connected) return Promise.reject(Object.assign(new Error('not connected'), { code: 'offline' }));
+    return requestOn(ws, method, params);
   }
 
   function connect() {
@@ -64,24 +77,32 @@
     authBlocked = false;
     setStatus('connecting', 'Connecting…');
     let sock;
-    try { sock = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws'); }
+    try { sock = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/'); }
     catch { scheduleReconnect(); return; }
     ws = sock;
     let hello = false;
-    sock.onopen = async () => {
+    // The gateway speaks first: `connect.challenge`, answered by `connect`.
+    const handshake = async () => {
       try {
-        const info = await request('connect', { token: store.get(KEY.token) || '', client: { name: 'openclaw-web', version: '1' } });
+        const info = await requestOn(sock, 'connect', {
+          minProtocol: PROTOCOL, maxProtocol: PROTOCOL,
+          client: { id: 'openclaw-web', displayName: 'OpenClaw web chat', version: '1', platform: 'web', mode: 'webchat' },
+          role: 'operator', scopes: SCOPES, caps: ['tool-events'],
+          auth: { token: store.get(KEY.token) || '' },
+        });
+        if (ws !== sock) return;
         hello = true; connected = true; backoff = 500;
         setStatus('connected', 'Connected');
-        ui.status.title = info && info.server ? `${info.server.name} ${info.server.version || ''}` : '';
-        await afterConnect(info || {});
+        ui.status.title = info && info.server ? `${info.server.name || 'gateway'} ${info.server.version || ''}` : '';
+        await afterConnect();
       } catch (err) {
-        if (err.code === 'unauthorized') { authBlocked = true; sock.close(); askToken(store.get(KEY.token) ? 'The gateway refused this token.' : ''); }
+        if (ws !== sock) return;
+        if (isAuthError(err)) { authBlocked = true; sock.close(); askToken(store.get(KEY.token) ? 'The gateway refused this token.' : ''); }
         else if (!hello) sock.close();
         else showError(err.message);
       }
     };
-    sock.onmessage = (ev) => onFrame(ev.data);
+    sock.onmessage = (ev) => onFrame(ev.data, handshake);
     sock.onclose = (ev) => {
       if (ws !== sock) return;
       ws = null; connected = false;
@@ -92,6 +113,10 @@
       scheduleReconnect();
     };
   }
+  function isAuthError(err) {
+    const detail = err && err.details && err.details.code;
+    return typeof detail === 'string' && detail.startsWith('AUTH_') && detail !== 'AUTH_RATE_LIMITED';
+  }
 
   function scheduleReconnect() {
     const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
@@ -101,7 +126,7 @@
   }
   window.addEventListener('online', () => { if (!ws && !authBlocked) { backoff = 500; connect(); } });
 
-  function onFrame(data) {
+  function onFrame(data, handshake) {
     let msg;
     try { msg = JSON.parse(data); } catch { return; }
     if (msg.type === 'res') {
@@ -109,16 +134,27 @@
       if (!p) return;
       pending.delete(msg.id); clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.payload);
-      else p.reject(Object.assign(new Error((msg.error && msg.error.message) || 'request failed'), { code: msg.error && msg.error.code }));
-    } else if (msg.type === 'event' && msg.event === 'chat' && msg.payload) {
-      onChat(msg.payload);
+      else {
+        const e = msg.error || {};
+        p.reject(Object.assign(new Error(e.message || 'request failed'), { code: e.code, details: e.details }));
+      }
+    } else if (msg.type === 'event' && msg.payload) {
+      switch (msg.event) {
+        case 'connect.challenge': handshake(); break;
+        case 'chat': onChat(msg.payload); break;
+        case 'agent': onAgent(msg.payload); break;
+        case 'exec.approval.requested': onApprovalRequested(msg.payload); break;
+        case 'exec.approval.resolved': onApprovalResolved(msg.payload); break;
+        case 'sessions.changed': if (!run) loadSessions().catch(() => {}); break;
+        default: break; // tick, shutdown: the socket's own state says enough
+      }
     }
   }
 
   async function afterConnect() {
     const [m] = await Promise.allSettled([loadModels(), loadSessions()]);
     if (m.status === 'rejected') showError('Could not list models: ' + m.reason.message);
-    if (sessionId && !run) await openSession(sessionId, true);
+    if (sessionKey && !run) await openSession(sessionKey, true);
   }
 
   // ---------- token prompt
@@ -140,15 +176,25 @@
   ui.tokenDialog.addEventListener('cancel', (e) => e.preventDefault());
 
   // ---------- models and sessions
+  const modelKey = (m) => `${m.provider}/${m.id}`;
+  // The configured default (`ollama/llama3.3`) as the catalog lists it (`ollama/llama3.3:latest`).
+  function catalogKey(ref) {
+    if (!ref) return null;
+    if (models.some((m) => modelKey(m) === ref)) return ref;
+    const latest = ref + ':latest';
+    return models.some((m) => modelKey(m) === latest) ? latest : ref;
+  }
   async function loadModels() {
-    const res = await request('models.list');
+    const [res, agents] = await Promise.all([request('models.list'), request('agents.list').catch(() => null)]);
     models = (res && res.models) || [];
+    const main = agents && (agents.agents || []).find((a) => a.id === agents.defaultId);
+    defaultModel = catalogKey(main && main.model && main.model.primary) || (models[0] ? modelKey(models[0]) : null);
     const wanted = store.get(KEY.model);
-    const chosen = models.some((m) => m.key === wanted) ? wanted : res.defaultModel;
+    const chosen = models.some((m) => modelKey(m) === wanted) ? wanted : defaultModel;
     ui.model.replaceChildren(...models.map((m) => {
       const o = document.createElement('option');
-      o.value = m.key;
-      o.textContent = m.key + (m.key === res.defaultModel ? ' (default)' : '') + (m.reasoning ? ' · thinking' : '');
+      o.value = modelKey(m);
+      o.textContent = o.value + (o.value === defaultModel ? ' (default)' : '') + (m.reasoning ? ' · thinking' : '');
       if (m.contextWindow) o.title = `context ${m.contextWindow.toLocaleString()} tokens`;
       return o;
     }));
@@ -161,25 +207,29 @@
     const res = await request('sessions.list');
     const list = ((res && res.sessions) || []).slice()
       .sort((a, b) => toTime(b.updatedAt) - toTime(a.updatedAt));
+    for (const s of list) if (s.model) sessionModels.set(s.key, `${s.modelProvider}/${s.model}`);
     ui.sessions.replaceChildren(...list.map((s) => {
       const li = document.createElement('li');
       const b = document.createElement('button');
       b.type = 'button'; b.className = 'session';
-      b.dataset.testid = 'session-item'; b.dataset.sessionId = s.sessionId;
+      b.dataset.testid = 'session-item'; b.dataset.sessionKey = s.key;
       const title = document.createElement('span');
-      title.className = 'session-title'; title.textContent = s.title || 'New chat';
+      title.className = 'session-title'; title.textContent = s.displayName || 'New chat';
       const when = document.createElement('small');
       when.textContent = relTime(toTime(s.updatedAt));
       b.append(title, when);
-      if (s.sessionId === sessionId) b.setAttribute('aria-current', 'true');
-      b.addEventListener('click', () => { closeDrawer(); if (s.sessionId !== sessionId || !run) openSession(s.sessionId); });
+      if (sameSession(s.key, sessionKey)) b.setAttribute('aria-current', 'true');
+      b.addEventListener('click', () => { closeDrawer(); if (!sameSession(s.key, sessionKey) || !run) openSession(s.key); });
       li.append(b);
       return li;
     }));
   }
+  // A key may be stored bare (`web-1`) or whole (`agent:main:web-1`).
+  const fullKey = (k) => (k && !k.startsWith('agent:') ? `agent:main:${k}` : k);
+  const sameSession = (a, b) => !!a && !!b && fullKey(a) === fullKey(b);
   function markCurrentSession() {
     for (const b of ui.sessions.querySelectorAll('.session')) {
-      if (b.dataset.sessionId === sessionId) b.setAttribute('aria-current', 'true'); else b.removeAttribute('aria-current');
+      if (sameSession(b.dataset.sessionKey, sessionKey)) b.setAttribute('aria-current', 'true'); else b.removeAttribute('aria-current');
     }
   }
   function toTime(v) {
@@ -195,27 +245,28 @@
     return new Date(t).toLocaleDateString();
   }
 
-  async function openSession(id, quiet) {
-    sessionId = id; store.set(KEY.session, id); markCurrentSession();
+  async function openSession(key, quiet) {
+    sessionKey = fullKey(key); store.set(KEY.session, sessionKey); markCurrentSession();
+    const wanted = sessionKey;
     try {
-      const res = await request('chat.history', { sessionId: id });
-      if (sessionId !== id) return;
+      const res = await request('chat.history', { sessionKey: wanted });
+      if (sessionKey !== wanted) return;
       clearMessages();
       renderHistory((res && res.messages) || []);
-      if (run && run.sessionId === id) { // a run still streams here: show its live view, not the partial transcript
+      if (run && sameSession(run.sessionKey, wanted)) { // a run still streams here: show its live view, not the partial transcript
         const users = ui.messages.querySelectorAll('.msg.user');
         const lastUser = users[users.length - 1];
         while (lastUser && lastUser.nextSibling) lastUser.nextSibling.remove();
         append(run.view.root); scrollDown();
       }
     } catch (err) {
-      if (err.code === 'not_found' || err.code === 'bad_request') { newChat(); return; }
+      if (err.code === 'INVALID_REQUEST') { newChat(); return; }
       if (!quiet) showError('Could not load this chat: ' + err.message);
     }
   }
 
   function newChat() {
-    sessionId = null; store.set(KEY.session, null);
+    sessionKey = null; store.set(KEY.session, null);
     clearMessages(); markCurrentSession(); closeDrawer(); ui.input.focus();
   }
   ui.newChat.addEventListener('click', newChat);
@@ -297,6 +348,7 @@
     }
     const body = view.last.node.querySelector('.thinking-body');
     body.textContent += text;
+    view.thinking += text;
   }
   function collapseThinking(view) {
     for (const d of view.body.querySelectorAll('details.thinking')) d.open = false;
@@ -315,6 +367,13 @@
   function setText(view, text) { // whole text at once (history, final without deltas)
     appendText(view, text);
   }
+
+  // A message's parts: `{type: 'text'|'thinking'|'toolCall', …}`.
+  const parts = (m) => (m && Array.isArray(m.content) ? m.content : []);
+  const textOf = (m) => (typeof (m && m.content) === 'string' ? m.content
+    : parts(m).filter((p) => p.type === 'text').map((p) => p.text).join(''));
+  const thinkingOf = (m) => parts(m).filter((p) => p.type === 'thinking').map((p) => p.thinking).join('');
+  const modelOf = (m) => (m && m.model ? (m.provider ? `${m.provider}/${m.model}` : m.model) : '');
 
   function fmtArgs(args) {
     if (args == null) return '';
@@ -350,10 +409,12 @@
     if (cls === 'error') n.setAttribute('role', 'alert');
     return addBlock(view, n, 'notice');
   }
+  const approvals = new Map(); // approval id → its box
   function addApproval(view, p) {
     const box = el('div', 'approval');
     box.dataset.testid = 'approval';
-    const cmd = el('code', '', p.command || '');
+    const command = (p.request && p.request.command) || '';
+    const cmd = el('code', '', command);
     const yes = el('button', 'btn primary small', 'Approve');
     const no = el('button', 'btn small', 'Deny');
     yes.type = no.type = 'button';
@@ -361,9 +422,8 @@
     const answer = async (approve) => {
       yes.disabled = no.disabled = true;
       try {
-        await request('exec.approve', { approvalId: p.approvalId, approve });
-        box.replaceChildren(el('span', '', approve ? 'Approved: ' : 'Denied: '), cmd);
-        box.dataset.state = approve ? 'approved' : 'denied';
+        await request('exec.approval.resolve', { id: p.id, decision: approve ? 'allow-once' : 'deny' });
+        settleApproval(box, cmd, approve ? 'allow-once' : 'deny');
       } catch (err) { yes.disabled = no.disabled = false; showError('Could not answer: ' + err.message); }
     };
     yes.addEventListener('click', () => answer(true));
@@ -371,7 +431,13 @@
     const actions = el('div', 'approval-actions');
     actions.append(yes, no);
     box.append(el('span', '', 'Run this command? '), cmd, actions);
+    approvals.set(p.id, { box, cmd });
     return addBlock(view, box, 'approval');
+  }
+  function settleApproval(box, cmd, decision) {
+    const approved = decision === 'allow-once';
+    box.replaceChildren(el('span', '', approved ? 'Approved: ' : 'Denied: '), cmd);
+    box.dataset.state = approved ? 'approved' : 'denied';
   }
   function showError(text) {
     const view = run ? run.view : addAssistant('error');
@@ -381,16 +447,17 @@
   function renderHistory(messages) {
     let view = null;
     for (const m of messages) {
-      if (m.role === 'user') { view = null; addUser(m.content || ''); continue; }
+      if (m.role === 'user') { view = null; addUser(textOf(m)); continue; }
       if (!view) view = addAssistant('done');
       if (m.role === 'assistant') {
-        setModel(view, m.model);
-        if (m.thinking) appendThinking(view, m.thinking, false);
-        if (m.content) setText(view, m.content);
-        for (const t of m.toolCalls || []) addTool(view, t);
-      } else if (m.role === 'tool') {
+        setModel(view, modelOf(m));
+        const thinking = thinkingOf(m), text = textOf(m);
+        if (thinking) appendThinking(view, thinking, false);
+        if (text) setText(view, text);
+        for (const t of parts(m).filter((p) => p.type === 'toolCall')) addTool(view, t);
+      } else if (m.role === 'toolResult') {
         const box = view.tools.get(m.toolCallId) || addTool(view, { id: m.toolCallId, name: m.toolName });
-        setToolResult(box, m.content, m.isError);
+        setToolResult(box, textOf(m), m.isError);
       }
     }
     collapseAllThinking();
@@ -406,67 +473,90 @@
     ui.app.dataset.busy = busy ? 'true' : 'false';
   }
 
-  async function send() {
+  async function sendMessage() {
     const text = ui.input.value.trim();
     if (!text || run || !connected) return;
     ui.input.value = ''; autosize();
     addUser(text);
     const view = addAssistant('streaming');
     scrollDown();
-    run = { runId: null, sessionId, view, abortRequested: false };
+    if (!sessionKey) { sessionKey = `agent:main:web-${uuid().slice(0, 12)}`; store.set(KEY.session, sessionKey); }
+    // The run id is ours (the request's idempotency key): events can be matched before the answer.
+    const mine = run = { runId: uuid(), sessionKey, view, abortRequested: false };
     const model = ui.model.value;
     setModel(view, model);
     updateComposer();
-    const params = { message: text };
-    if (sessionId) params.sessionId = sessionId;
-    if (model) params.model = model;
-    const mine = run;
     try {
-      const res = await request('chat.send', params);
-      if (run !== mine) return;
-      mine.runId = mine.runId || res.runId;
-      if (res.sessionId && res.sessionId !== sessionId) {
-        mine.sessionId = sessionId = res.sessionId; store.set(KEY.session, sessionId);
-        loadSessions().catch(() => {});
+      // The model belongs to the session: set it when it changes.
+      const current = sessionModels.get(sessionKey) || defaultModel;
+      if (model && model !== current) {
+        await request('sessions.patch', { key: sessionKey, model });
+        sessionModels.set(sessionKey, model);
       }
+      if (run !== mine) return;
+      await request('chat.send', { sessionKey, message: text, idempotencyKey: mine.runId });
+      if (run !== mine) return;
+      mine.started = true;
+      loadSessions().catch(() => {});
       if (mine.abortRequested) abort();
     } catch (err) {
       if (run === mine) endRun('error', err.message);
     }
   }
 
+  function ownRun(p) { return run && !run.ended && p && p.runId === run.runId ? run : null; }
+
   function onChat(p) {
-    if (!run || run.ended) return;
-    if (!run.runId && (!run.sessionId || p.sessionId === run.sessionId)) run.runId = p.runId;
-    if (p.runId !== run.runId) return;
-    const v = run.view;
+    const r = ownRun(p);
+    if (!r) return;
+    const v = r.view;
     switch (p.state) {
-      case 'model': setModel(v, p.model); break;
-      case 'delta': if (p.text) appendText(v, p.text); break;
-      case 'thinking': if (p.text) appendThinking(v, p.text, true); break;
-      case 'tool': {
-        const t = p.tool || {};
-        let box = v.tools.get(t.id);
-        if (p.phase === 'call' || !box) box = box || addTool(v, t);
-        if (p.phase === 'result') setToolResult(box, p.result, p.isError);
+      case 'delta': {
+        const thinking = thinkingOf(p.message);
+        if (thinking.length > v.thinking.length) appendThinking(v, thinking.slice(v.thinking.length), true);
+        if (p.deltaText) appendText(v, p.deltaText);
         break;
       }
-      case 'approval': addApproval(v, p); break;
-      case 'fallback':
-        addNotice(v, 'notice', `${p.from || 'model'} failed${p.kind ? ` (${p.kind})` : ''}${p.message ? ': ' + p.message : ''} — falling back to ${p.to || 'the next model'}`, 'fallback');
-        setModel(v, p.to);
-        break;
       case 'final': {
-        if (!v.text && p.answer) setText(v, p.answer);
-        setModel(v, p.model);
-        const u = p.usage;
-        if (u && (u.promptTokens || u.completionTokens)) v.info.textContent = `${u.promptTokens || 0} → ${u.completionTokens || 0} tokens`;
+        const m = p.message;
+        if (!v.text && textOf(m)) setText(v, textOf(m));
+        setModel(v, modelOf(m));
+        const u = m && m.usage;
+        if (u && (u.input || u.output)) v.info.textContent = `${u.input || 0} → ${u.output || 0} tokens`;
         endRun('done');
         break;
       }
-      case 'error': endRun('error', p.message || 'The run failed.'); break;
+      case 'error': endRun('error', p.errorMessage || 'The run failed.'); break;
       case 'aborted': endRun('aborted'); break;
     }
+  }
+
+  function onAgent(p) {
+    const r = ownRun(p);
+    if (!r) return;
+    const v = r.view, d = p.data || {};
+    if (p.stream === 'tool') {
+      let box = v.tools.get(d.toolCallId);
+      if (d.phase === 'start' || !box) box = box || addTool(v, { id: d.toolCallId, name: d.name, arguments: d.args });
+      if (d.phase === 'result') setToolResult(box, textOf(d.result), d.isError);
+    } else if (p.stream === 'lifecycle') {
+      if (d.phase === 'model') setModel(v, d.provider ? `${d.provider}/${d.model}` : d.model);
+      if (d.phase === 'fallback_step') {
+        const from = d.fallbackStepFromModel, to = d.fallbackStepToModel, kind = d.fallbackStepFromFailureReason, why = d.fallbackStepFromFailureDetail;
+        addNotice(v, 'notice', `${from || 'model'} failed${kind ? ` (${kind})` : ''}${why ? ': ' + why : ''} — falling back to ${to || 'the next model'}`, 'fallback');
+        setModel(v, to);
+      }
+    }
+  }
+
+  function onApprovalRequested(p) {
+    const r = run && !run.ended && p.request && p.request.runId === run.runId ? run : null;
+    if (r && !approvals.has(p.id)) addApproval(r.view, p);
+  }
+  function onApprovalResolved(p) {
+    const a = approvals.get(p.id);
+    if (!a || a.box.dataset.state) return;
+    settleApproval(a.box, a.cmd, p.decision);
   }
 
   function endRun(state, message) {
@@ -490,9 +580,9 @@
     if (!r) return;
     r.abortRequested = true;
     ui.stop.disabled = true;
-    if (!r.runId) return; // sent as soon as chat.send answers
+    if (!r.started) { ui.stop.disabled = false; return; } // sent as soon as chat.send answers
     try {
-      const res = await request('chat.abort', { runId: r.runId });
+      const res = await request('chat.abort', { sessionKey: r.sessionKey, runId: r.runId });
       // The `aborted` event ends the run; if it never comes (run already over), end it here.
       setTimeout(() => { if (run === r) endRun(res && res.aborted === false ? 'done' : 'aborted'); }, res && res.aborted ? 5000 : 1000);
     } catch (err) {
@@ -505,11 +595,11 @@
     ui.input.style.height = 'auto';
     ui.input.style.height = Math.min(ui.input.scrollHeight, 220) + 'px';
   }
-  ui.composer.addEventListener('submit', (e) => { e.preventDefault(); send(); });
+  ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
   ui.stop.addEventListener('click', abort);
   ui.input.addEventListener('input', autosize);
   ui.input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
     else if (e.key === 'Escape' && run) abort();
   });
 

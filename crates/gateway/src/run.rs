@@ -16,8 +16,9 @@ use openclaw_agent::{
 use openclaw_llm::{Backlog, RequestOptions, Role, ThinkingLevel};
 use openclaw_models::{Catalog, Selection};
 use serde_json::Value;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
+use crate::approvals::ExecApprovals;
 use crate::error::GatewayError;
 use crate::state::{signalled, AppState, RunControl};
 
@@ -48,7 +49,11 @@ pub enum ChatEvent {
     Approval {
         approval_id: String,
         command: String,
+        /// Whether it runs inside the OS sandbox once approved.
+        sandboxed: bool,
     },
+    /// Nobody answered that approval in time: the command was denied.
+    ApprovalExpired { approval_id: String },
     /// A model failed and the next one is tried.
     Fallback {
         from: String,
@@ -148,8 +153,9 @@ pub struct RunSpec {
 pub enum Approvals {
     /// Nobody: the command is refused with a hint (the HTTP API).
     Nobody,
-    /// A client, through `approval` events and `exec.approve` (the WebSocket).
-    Ask(Arc<PendingApprovals>),
+    /// The WebSocket clients that may approve, through `exec.approval.requested` events and
+    /// `exec.approval.resolve`.
+    Ask(Arc<ExecApprovals>),
 }
 
 impl Approvals {
@@ -165,80 +171,46 @@ impl Approvals {
     }
 }
 
-/// Approvals waiting for a client's answer, per connection.
-#[derive(Default)]
-pub struct PendingApprovals {
-    inner: std::sync::Mutex<PendingInner>,
-}
-
-#[derive(Default)]
-struct PendingInner {
-    waiting: std::collections::HashMap<String, oneshot::Sender<bool>>,
-    /// The client is gone: nobody can answer any more.
-    closed: bool,
-}
-
-impl PendingApprovals {
-    fn lock(&self) -> std::sync::MutexGuard<'_, PendingInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn wait_for(&self, id: &str) -> Option<oneshot::Receiver<bool>> {
-        let mut inner = self.lock();
-        if inner.closed {
-            return None;
-        }
-        let (tx, rx) = oneshot::channel();
-        inner.waiting.insert(id.to_string(), tx);
-        Some(rx)
-    }
-
-    fn forget(&self, id: &str) {
-        self.lock().waiting.remove(id);
-    }
-
-    /// Delivers an answer; false when nothing waits under `id`.
-    pub fn answer(&self, id: &str, approve: bool) -> bool {
-        match self.lock().waiting.remove(id) {
-            Some(tx) => tx.send(approve).is_ok(),
-            None => false,
-        }
-    }
-
-    /// The client left: waiting approvals end as "nobody could be asked".
-    pub fn close(&self) {
-        let mut inner = self.lock();
-        inner.closed = true;
-        inner.waiting.clear();
-    }
-}
-
-/// Asks the client through an `approval` event and waits for `exec.approve`.
+/// Asks the clients through an [`ChatEvent::Approval`] and waits for one to answer.
 struct ClientApprover {
-    pending: Arc<PendingApprovals>,
+    pending: Arc<ExecApprovals>,
     sink: EventSink,
     state: Arc<AppState>,
+}
+
+/// Takes an approval off the list however the wait ends (answered, timed out, run stopped).
+struct Waiting<'a>(&'a ExecApprovals, &'a str);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
 }
 
 impl Approver for ClientApprover {
     fn approve<'a>(&'a mut self, request: ApprovalRequest<'a>) -> Approval<'a> {
         let command = request.command;
+        let sandboxed = request.sandboxed;
         Box::pin(async move {
             let approval_id = self.state.next_id("approval");
             let rx = self.pending.wait_for(&approval_id)?;
+            let _waiting = Waiting(&self.pending, &approval_id);
             (self.sink)(ChatEvent::Approval {
                 approval_id: approval_id.clone(),
                 command: command.to_string(),
+                sandboxed,
             });
-            // A web client approves or denies; running outside the sandbox is only offered on
-            // a terminal.
+            // A client approves or denies; running outside the sandbox is only offered on a
+            // terminal.
             match tokio::time::timeout(self.state.limits.approval_timeout, rx).await {
                 Ok(Ok(true)) => Some(Decision::Run),
                 Ok(Ok(false)) => Some(Decision::Deny),
                 Ok(Err(_)) => None,
                 Err(_) => {
-                    self.pending.forget(&approval_id);
                     tracing::info!(command, "no answer to an exec approval in time; denied");
+                    (self.sink)(ChatEvent::ApprovalExpired {
+                        approval_id: approval_id.clone(),
+                    });
                     Some(Decision::Deny)
                 }
             }
@@ -317,6 +289,17 @@ pub struct PreparedRun {
 /// Registers a run for `spec`: refuses when shutting down, or (without
 /// `wait_for_session`) when the session is busy.
 pub fn prepare_run(state: &Arc<AppState>, spec: RunSpec) -> Result<PreparedRun, GatewayError> {
+    let run_id = state.next_id("run");
+    prepare_run_as(state, spec, run_id)
+}
+
+/// [`prepare_run`] under a run id the client chose (its idempotency key); refused when a run
+/// with that id is going.
+pub fn prepare_run_as(
+    state: &Arc<AppState>,
+    spec: RunSpec,
+    run_id: String,
+) -> Result<PreparedRun, GatewayError> {
     if state.is_draining() {
         return Err(GatewayError::ShuttingDown);
     }
@@ -330,14 +313,18 @@ pub fn prepare_run(state: &Arc<AppState>, spec: RunSpec) -> Result<PreparedRun, 
                 .map_err(|_| GatewayError::SessionBusy(spec.session_id.clone()))?,
         )
     };
-    let run_id = state.next_id("run");
     let cancel = Arc::new(Notify::new());
-    state.register_run(
+    if !state.register_run(
         &run_id,
         RunControl {
             cancel: cancel.clone(),
+            session_id: spec.session_id.clone(),
         },
-    );
+    ) {
+        return Err(GatewayError::BadRequest(format!(
+            "run `{run_id}` is already going"
+        )));
+    }
     Ok(PreparedRun {
         handle: RunHandle {
             run_id: run_id.clone(),

@@ -1,4 +1,4 @@
-//! Reading transcripts for the page: the session list and one session's history.
+//! Reading transcripts for the protocol: the session list and one session's history.
 //!
 //! Read-only and forgiving, like the CLI's reader: a torn last line (a crash mid-write) or a
 //! line from a newer version is skipped, never fatal; a missing session is `not_found`, and
@@ -13,9 +13,10 @@ use std::time::UNIX_EPOCH;
 
 use openclaw_agent::Entry;
 use openclaw_llm::Role;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::GatewayError;
+use crate::protocol::{ContentPart, TranscriptMessage};
 use crate::run::valid_session_id;
 
 /// Characters of the first user message shown as a session's title.
@@ -33,8 +34,20 @@ const TITLE_HEAD: u64 = 64 * 1024;
 /// Read size of the streaming readers.
 const CHUNK: usize = 64 * 1024;
 
-/// `sessions.list`: `{sessions: [{sessionId, title, updatedAt, messages}]}`, newest first.
-pub fn list_sessions(dir: &Path) -> Value {
+/// One transcript, as the session list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub session_id: String,
+    /// The first user message, at most 80 characters; `None` before there is one.
+    pub title: Option<String>,
+    /// Last modified, in milliseconds since the epoch.
+    pub updated_at: u64,
+    /// Messages and tool results.
+    pub messages: usize,
+}
+
+/// The transcripts in `dir`, newest first (at most 500).
+pub fn list_sessions(dir: &Path) -> Vec<SessionInfo> {
     let mut found: Vec<(u64, String, std::path::PathBuf)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -60,9 +73,9 @@ pub fn list_sessions(dir: &Path) -> Value {
     }
     found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
     found.truncate(MAX_LISTED);
-    let sessions: Vec<Value> = found
+    found
         .into_iter()
-        .map(|(updated, id, path)| {
+        .map(|(updated_at, session_id, path)| {
             let title = head_entries(&path, TITLE_HEAD)
                 .unwrap_or_default()
                 .iter()
@@ -73,40 +86,147 @@ pub fn list_sessions(dir: &Path) -> Value {
                         ..
                     } => Some(title_of(content)),
                     _ => None,
-                })
-                .unwrap_or_default();
-            let messages = count_messages(&path).unwrap_or(0);
-            json!({"sessionId": id, "title": title, "updatedAt": updated, "messages": messages})
+                });
+            SessionInfo {
+                messages: count_messages(&path).unwrap_or(0),
+                session_id,
+                title,
+                updated_at,
+            }
         })
-        .collect();
-    json!({ "sessions": sessions })
+        .collect()
 }
 
-/// `chat.history`: `{sessionId, messages: [...]}`.
-pub fn session_history(dir: &Path, session_id: &str) -> Result<Value, GatewayError> {
+/// How many transcripts `dir` holds and the `n` most recently changed (id, modified ms),
+/// newest first: only the directory and file times are read.
+pub fn recent_sessions(dir: &Path, n: usize) -> (usize, Vec<(String, u64)>) {
+    let mut found: Vec<(String, u64)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".jsonl")) else {
+                continue;
+            };
+            if !valid_session_id(id) {
+                continue;
+            }
+            let modified = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as u64);
+            found.push((id.to_string(), modified));
+        }
+    }
+    let count = found.len();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    found.truncate(n);
+    (count, found)
+}
+
+/// One transcript's list entry; `None` when it does not exist.
+pub fn describe_session(dir: &Path, session_id: &str) -> Option<SessionInfo> {
+    if !valid_session_id(session_id) {
+        return None;
+    }
+    let path = dir.join(format!("{session_id}.jsonl"));
+    let meta = std::fs::metadata(&path).ok()?;
+    let updated_at = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64);
+    let title = head_entries(&path, TITLE_HEAD)
+        .unwrap_or_default()
+        .iter()
+        .find_map(|e| match e {
+            Entry::Message {
+                role: Role::User,
+                content,
+                ..
+            } => Some(title_of(content)),
+            _ => None,
+        });
+    Some(SessionInfo {
+        session_id: session_id.to_string(),
+        title,
+        updated_at,
+        messages: count_messages(&path).unwrap_or(0),
+    })
+}
+
+/// Moves a transcript aside as `<id>.jsonl.<why>-<ms>` (the original keeps the conversation
+/// of a reset or deleted session too); false when there was none.
+pub fn retire_session(dir: &Path, session_id: &str, why: &str) -> Result<bool, GatewayError> {
+    if !valid_session_id(session_id) {
+        return Err(GatewayError::BadRequest(format!(
+            "invalid session id `{session_id}`"
+        )));
+    }
+    let path = dir.join(format!("{session_id}.jsonl"));
+    let aside = dir.join(format!(
+        "{session_id}.jsonl.{why}-{}",
+        openclaw_agent::now_ms()
+    ));
+    match std::fs::rename(&path, &aside) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(GatewayError::Internal(format!(
+            "cannot move {} aside: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// One session's newest messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    pub messages: Vec<TranscriptMessage>,
+    /// Older messages exist that are not in `messages`.
+    pub truncated: bool,
+    /// Whether the transcript exists at all.
+    pub exists: bool,
+}
+
+/// `chat.history`: the newest `limit` messages (at most [`HISTORY_MESSAGES`]). A session with
+/// no transcript yet has no messages.
+pub fn session_history(
+    dir: &Path,
+    session_id: &str,
+    limit: usize,
+) -> Result<History, GatewayError> {
     if !valid_session_id(session_id) {
         return Err(GatewayError::BadRequest(format!(
             "invalid session id `{session_id}`: use letters, digits, `.`, `_` and `-` (at most 128)"
         )));
     }
+    let limit = limit.clamp(1, HISTORY_MESSAGES);
     let path = dir.join(format!("{session_id}.jsonl"));
-    let (entries, truncated) =
-        tail_entries(&path, HISTORY_MESSAGES, HISTORY_BYTES).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                GatewayError::NotFound {
-                    what: "session",
-                    id: session_id.to_string(),
-                }
-            } else {
-                GatewayError::Internal(format!("cannot read {}: {e}", path.display()))
-            }
-        })?;
-    let messages: Vec<Value> = entries.iter().filter_map(history_message).collect();
-    let mut out = json!({ "sessionId": session_id, "messages": messages });
-    if truncated {
-        out["truncated"] = json!(true);
-    }
-    Ok(out)
+    let (entries, truncated) = match tail_entries(&path, limit, HISTORY_BYTES) {
+        Ok(found) => found,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(History {
+                messages: Vec::new(),
+                truncated: false,
+                exists: false,
+            })
+        }
+        Err(e) => {
+            return Err(GatewayError::Internal(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let mut messages: Vec<TranscriptMessage> = entries.iter().filter_map(history_message).collect();
+    let cut = messages.len().saturating_sub(limit);
+    messages.drain(..cut);
+    Ok(History {
+        truncated: truncated || cut > 0,
+        messages,
+        exists: true,
+    })
 }
 
 /// The entries in the first `max_bytes` of a transcript (a line cut there is left out).
@@ -231,8 +351,8 @@ fn tail_entries(
     Ok((newest_first, truncated))
 }
 
-/// One transcript entry as the page shows it; `None` for bookkeeping entries.
-fn history_message(e: &Entry) -> Option<Value> {
+/// One transcript entry as clients render it; `None` for bookkeeping entries.
+fn history_message(e: &Entry) -> Option<TranscriptMessage> {
     match e {
         Entry::Message {
             role,
@@ -241,51 +361,74 @@ fn history_message(e: &Entry) -> Option<Value> {
             thinking,
             model,
             ts,
-        } => {
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-                _ => return None,
-            };
-            let mut m = json!({"role": role, "content": content, "ts": ts});
-            if let Some(t) = thinking {
-                m["thinking"] = json!(t);
+        } => match role {
+            Role::User => Some(TranscriptMessage::User {
+                content: content.clone(),
+                timestamp: *ts,
+            }),
+            Role::Assistant => {
+                let mut parts = Vec::new();
+                if let Some(t) = thinking.as_ref().filter(|t| !t.is_empty()) {
+                    parts.push(ContentPart::Thinking {
+                        thinking: t.clone(),
+                    });
+                }
+                if !content.is_empty() {
+                    parts.push(ContentPart::Text {
+                        text: content.clone(),
+                    });
+                }
+                for c in tool_calls {
+                    parts.push(ContentPart::ToolCall {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        arguments: if c.arguments.is_null() {
+                            Value::String(c.raw_arguments.clone())
+                        } else {
+                            c.arguments.clone()
+                        },
+                    });
+                }
+                let (provider, model) = match model.as_deref().map(split_model) {
+                    Some((p, m)) => (p, Some(m)),
+                    None => (None, None),
+                };
+                Some(TranscriptMessage::Assistant {
+                    content: parts,
+                    timestamp: *ts,
+                    provider,
+                    model,
+                    stop_reason: None,
+                    usage: None,
+                })
             }
-            if !tool_calls.is_empty() {
-                m["toolCalls"] = Value::Array(
-                    tool_calls
-                        .iter()
-                        .map(|c| {
-                            let arguments = if c.arguments.is_null() {
-                                Value::String(c.raw_arguments.clone())
-                            } else {
-                                c.arguments.clone()
-                            };
-                            json!({"id": c.id, "name": c.name, "arguments": arguments})
-                        })
-                        .collect(),
-                );
-            }
-            if let Some(model) = model {
-                m["model"] = json!(model);
-            }
-            Some(m)
-        }
+            _ => None,
+        },
         Entry::ToolResult {
             tool_call_id,
             tool_name,
             content,
             is_error,
             ts,
-        } => Some(json!({
-            "role": "tool",
-            "content": content,
-            "toolCallId": tool_call_id,
-            "toolName": tool_name,
-            "isError": is_error,
-            "ts": ts,
-        })),
+        } => Some(TranscriptMessage::ToolResult {
+            tool_call_id: tool_call_id.clone(),
+            tool_name: tool_name.clone(),
+            content: vec![ContentPart::Text {
+                text: content.clone(),
+            }],
+            is_error: *is_error,
+            timestamp: *ts,
+        }),
         _ => None,
+    }
+}
+
+/// `ollama/llama3.3:latest` → (`ollama`, `llama3.3:latest`); a ref without a provider keeps
+/// it whole.
+pub fn split_model(model: &str) -> (Option<String>, String) {
+    match model.split_once('/') {
+        Some((p, m)) if !p.is_empty() && !m.is_empty() => (Some(p.to_string()), m.to_string()),
+        _ => (None, model.to_string()),
     }
 }
 
@@ -337,28 +480,40 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
 
-        let list = list_sessions(dir.path());
-        let sessions = list["sessions"].as_array().unwrap();
+        let sessions = list_sessions(dir.path());
         assert_eq!(sessions.len(), 1);
-        assert_eq!(sessions[0]["sessionId"], "s1");
-        assert_eq!(sessions[0]["messages"], 2);
-        assert_eq!(sessions[0]["title"].as_str().unwrap().chars().count(), 80);
+        assert_eq!(sessions[0].session_id, "s1");
+        assert_eq!(sessions[0].messages, 2);
+        assert_eq!(sessions[0].title.as_ref().unwrap().chars().count(), 80);
 
-        let h = session_history(dir.path(), "s1").unwrap();
-        assert_eq!(h["messages"][1]["thinking"], "hmm");
-        assert_eq!(h["messages"][1]["model"], "ollama/m");
+        let h = session_history(dir.path(), "s1", 100).unwrap();
+        assert!(h.exists);
+        assert_eq!(
+            h.messages[1],
+            TranscriptMessage::Assistant {
+                content: vec![
+                    ContentPart::Thinking {
+                        thinking: "hmm".into()
+                    },
+                    ContentPart::Text { text: "hi".into() }
+                ],
+                timestamp: 6,
+                provider: Some("ollama".into()),
+                model: Some("m".into()),
+                stop_reason: None,
+                usage: None,
+            }
+        );
+        let none = session_history(dir.path(), "nope", 100).unwrap();
+        assert!(!none.exists && none.messages.is_empty());
         assert!(matches!(
-            session_history(dir.path(), "nope"),
-            Err(GatewayError::NotFound { .. })
-        ));
-        assert!(matches!(
-            session_history(dir.path(), "../etc"),
+            session_history(dir.path(), "../etc", 100),
             Err(GatewayError::BadRequest(_))
         ));
-        assert!(list_sessions(&dir.path().join("missing"))["sessions"]
-            .as_array()
-            .unwrap()
-            .is_empty());
+        let newest = session_history(dir.path(), "s1", 1).unwrap();
+        assert_eq!(newest.messages.len(), 1);
+        assert!(newest.truncated);
+        assert!(list_sessions(&dir.path().join("missing")).is_empty());
     }
 
     fn message_line(i: usize) -> String {
@@ -408,24 +563,31 @@ mod tests {
             .unwrap()
             .write_all(tail.as_bytes())
             .unwrap();
-        let h = session_history(dir.path(), "big").unwrap();
-        let messages = h["messages"].as_array().unwrap();
-        assert_eq!(messages.len(), HISTORY_MESSAGES);
-        assert_eq!(messages.last().unwrap()["content"], "m699");
-        assert_eq!(messages[0]["content"], "m200");
+        let h = session_history(dir.path(), "big", usize::MAX).unwrap();
+        let text = |m: &TranscriptMessage| match m {
+            TranscriptMessage::User { content, .. } => content.clone(),
+            TranscriptMessage::Assistant { content, .. } => match &content[..] {
+                [ContentPart::Text { text }] => text.clone(),
+                other => panic!("{other:?}"),
+            },
+            TranscriptMessage::ToolResult { .. } => "tool".into(),
+        };
+        assert_eq!(h.messages.len(), HISTORY_MESSAGES);
+        assert_eq!(text(h.messages.last().unwrap()), "m699");
+        assert_eq!(text(&h.messages[0]), "m200");
         assert!(
-            messages.iter().all(|m| m["role"] != "tool"),
+            h.messages.iter().all(|m| text(m) != "tool"),
             "the huge line is left out"
         );
-        assert_eq!(h["truncated"], true);
+        assert!(h.truncated);
 
         // A small transcript comes back whole, first line included.
         let small = dir.path().join("small.jsonl");
         std::fs::write(&small, (0..3).map(message_line).collect::<String>()).unwrap();
-        let h = session_history(dir.path(), "small").unwrap();
-        assert_eq!(h["messages"].as_array().unwrap().len(), 3);
-        assert_eq!(h["messages"][0]["content"], "m0");
-        assert!(h.get("truncated").is_none());
+        let h = session_history(dir.path(), "small", 200).unwrap();
+        assert_eq!(h.messages.len(), 3);
+        assert_eq!(text(&h.messages[0]), "m0");
+        assert!(!h.truncated);
         assert_eq!(count_messages(&small).unwrap(), 3);
     }
 }

@@ -14,10 +14,14 @@ use std::time::{Duration, Instant};
 
 use openclaw_config::{AuthProfiles, OpenClawConfig, StatePaths, DEFAULT_AGENT_ID};
 use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources, Selection};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
+use crate::approvals::ExecApprovals;
 use crate::auth::{AuthBrake, BrakeSettings};
 use crate::guard::OriginPolicy;
+use crate::ledger::RunLedger;
+use crate::protocol::Scope;
+use crate::session_settings::SessionSettings;
 use crate::settings::AuthMode;
 
 /// Sizes and times the gateway enforces.
@@ -39,6 +43,8 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// Time a WebSocket has to send `connect`.
     pub ws_connect_timeout: Duration,
+    /// How often a connected WebSocket gets a `tick` event.
+    pub ws_tick_interval: Duration,
     /// Open connections at most; further ones wait to be accepted.
     pub max_connections: usize,
     pub brake: BrakeSettings,
@@ -55,6 +61,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
             ws_connect_timeout: Duration::from_secs(10),
+            ws_tick_interval: Duration::from_secs(30),
             max_connections: 8192,
             brake: BrakeSettings::default(),
         }
@@ -91,22 +98,51 @@ pub struct AppState {
     runs_changed: Notify,
     sessions: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
     next_id: AtomicU64,
+    next_connection: AtomicU64,
     /// Set when a shutdown signal arrived: no new runs, WebSockets close once idle.
     draining: watch::Sender<bool>,
     /// Set when the grace period is over: runs still going are ended.
     hard_stop: watch::Sender<bool>,
     ws_open: AtomicUsize,
     ws_changed: Notify,
+    /// Exec approvals waiting for a person.
+    pub approvals: Arc<ExecApprovals>,
+    /// How protocol runs ended (`agent.wait`, idempotent retries).
+    pub ledger: RunLedger,
+    /// `sessions.patch` settings.
+    pub session_settings: SessionSettings,
+    /// Events for every WebSocket (runs' events reach the other connections this way).
+    pub bus: broadcast::Sender<Arc<Broadcast>>,
 }
 
-/// How to stop one run.
+/// An event published to every WebSocket connection but the one it came from.
+#[derive(Debug)]
+pub struct Broadcast {
+    /// The connection that sent it already (0: none).
+    pub from: u64,
+    pub event: &'static str,
+    pub payload: Arc<serde_json::Value>,
+    /// The scope a connection needs to receive it.
+    pub scope: Scope,
+}
+
+/// How many broadcast events a slow connection may fall behind before it misses some.
+const BUS_CAPACITY: usize = 1024;
+
+/// How to stop one run, and which session it runs in.
 pub(crate) struct RunControl {
     pub cancel: Arc<Notify>,
+    pub session_id: String,
 }
 
 impl AppState {
     pub fn new(options: GatewayOptions) -> Arc<Self> {
         let origin_policy = OriginPolicy::new(options.bind.ip(), &options.allowed_origins);
+        let settings_path = options
+            .paths
+            .state_dir
+            .join("gateway")
+            .join("session-settings.json");
         Arc::new(Self {
             brake: AuthBrake::new(options.limits.brake),
             config: options.config,
@@ -121,10 +157,15 @@ impl AppState {
             runs_changed: Notify::new(),
             sessions: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            next_connection: AtomicU64::new(1),
             draining: watch::channel(false).0,
             hard_stop: watch::channel(false).0,
             ws_open: AtomicUsize::new(0),
             ws_changed: Notify::new(),
+            approvals: Arc::new(ExecApprovals::default()),
+            ledger: RunLedger::default(),
+            session_settings: SessionSettings::new(settings_path),
+            bus: broadcast::channel(BUS_CAPACITY).0,
         })
     }
 
@@ -149,6 +190,11 @@ impl AppState {
     pub fn next_id(&self, prefix: &str) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         format!("{prefix}-{:x}-{n}", openclaw_agent::now_ms())
+    }
+
+    /// A number for a new WebSocket connection (from 1).
+    pub fn next_connection(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The catalog, built now if the cached one is missing or too old. Concurrent callers
@@ -231,11 +277,45 @@ impl AppState {
         lock
     }
 
-    pub(crate) fn register_run(&self, run_id: &str, control: RunControl) {
-        self.runs
+    /// Registers a run; false when a run with this id is going already.
+    pub(crate) fn register_run(&self, run_id: &str, control: RunControl) -> bool {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        if runs.contains_key(run_id) {
+            return false;
+        }
+        runs.insert(run_id.to_string(), control);
+        true
+    }
+
+    /// The runs going in a session.
+    pub fn session_runs(&self, session_id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .runs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(run_id.to_string(), control);
+            .iter()
+            .filter(|(_, c)| c.session_id == session_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Publishes an event to every WebSocket connection but `from`.
+    pub fn publish(
+        &self,
+        from: u64,
+        event: &'static str,
+        payload: Arc<serde_json::Value>,
+        scope: Scope,
+    ) {
+        // No receiver (no connection) is not an error.
+        let _ = self.bus.send(Arc::new(Broadcast {
+            from,
+            event,
+            payload,
+            scope,
+        }));
     }
 
     pub(crate) fn unregister_run(&self, run_id: &str) {
@@ -249,7 +329,13 @@ impl AppState {
     /// Registers a run that belongs to no session (a model call with a client's own tools),
     /// so that aborts and the shutdown find it. Its id must be fresh ([`AppState::next_id`]).
     pub(crate) fn register_detached_run(&self, run_id: &str, cancel: Arc<Notify>) {
-        self.register_run(run_id, RunControl { cancel });
+        let _fresh = self.register_run(
+            run_id,
+            RunControl {
+                cancel,
+                session_id: String::new(),
+            },
+        );
     }
 
     /// Asks a run to stop; false when no such run is going.

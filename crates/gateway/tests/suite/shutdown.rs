@@ -48,7 +48,10 @@ async fn past_the_grace_period_runs_end_cleanly() {
         .await;
     let mut ws = gw.ws().await;
     let res = ws
-        .request("chat.send", json!({"message": "long story"}))
+        .request(
+            "chat.send",
+            json!({"message": "long story", "sessionKey": "main", "idempotencyKey": "story"}),
+        )
         .await;
     assert_eq!(res["ok"], true);
     let mut r = http()
@@ -71,11 +74,12 @@ async fn past_the_grace_period_runs_end_cleanly() {
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{body}");
     let error: serde_json::Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
     assert_eq!(error["error"]["code"], "shutting_down", "{error}");
-    // The WebSocket run ends with an error event, then the socket closes with 1001.
-    let events = ws.run_events().await;
+    // The WebSocket hears the shutdown, its run ends with an error event, then the socket
+    // closes with 1001.
+    let events = ws.run_events("story").await;
     let last = &events.last().unwrap()["payload"];
     assert_eq!(last["state"], "error");
-    assert_eq!(last["kind"], "shutdown");
+    assert_eq!(last["errorKind"], "shutdown");
     let closed = loop {
         match ws.next().await {
             Ok(_) => continue,

@@ -128,8 +128,9 @@ impl Gateway {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The protocol's address: WebSocket upgrades of `/`.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
+        format!("ws://{}/", self.addr)
     }
 
     /// Sends the shutdown signal (as SIGTERM would).
@@ -139,11 +140,25 @@ impl Gateway {
         }
     }
 
-    /// A WebSocket that has done `connect` with the right token.
+    /// A WebSocket that has done `connect` with the right token and every operator scope.
     pub async fn ws(&self) -> Ws {
+        self.ws_with_scopes(&[
+            "operator.read",
+            "operator.write",
+            "operator.admin",
+            "operator.approvals",
+        ])
+        .await
+    }
+
+    /// A WebSocket that has done `connect` asking for these scopes.
+    pub async fn ws_with_scopes(&self, scopes: &[&str]) -> Ws {
         let mut ws = Ws::open(&self.ws_url()).await;
-        let res = ws.request("connect", json!({"token": TOKEN})).await;
+        let res = ws
+            .request("connect", connect_params(Some(TOKEN), scopes))
+            .await;
         assert_eq!(res["ok"], true, "{res}");
+        assert_eq!(res["payload"]["type"], "hello-ok", "{res}");
         ws
     }
 
@@ -235,22 +250,47 @@ pub fn slow_model(name: &str, n: usize, delay: Duration) -> ModelSpec {
         .chunk_delay(delay)
 }
 
+/// `connect` parameters as OpenClaw's CLI sends them.
+pub fn connect_params(token: Option<&str>, scopes: &[&str]) -> Value {
+    let mut p = json!({
+        "minProtocol": 4,
+        "maxProtocol": 4,
+        "client": {"id": "cli", "version": "test", "platform": "linux", "mode": "cli"},
+        "role": "operator",
+        "scopes": scopes,
+        "caps": [],
+    });
+    if let Some(token) = token {
+        p["auth"] = json!({ "token": token });
+    }
+    p
+}
+
 /// A WebSocket client speaking the protocol.
 pub struct Ws {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     /// Events received while waiting for a response.
     pub events: Vec<Value>,
+    /// The `connect.challenge` the gateway opened with.
+    pub challenge: Value,
 }
 
 impl Ws {
+    /// Opens the socket and reads the challenge the gateway sends first.
     pub async fn open(url: &str) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Self {
+        let mut ws = Self {
             socket,
             next_id: 0,
             events: Vec::new(),
-        }
+            challenge: Value::Null,
+        };
+        let first = ws.next().await.expect("a challenge first");
+        assert_eq!(first["event"], "connect.challenge", "{first}");
+        assert!(first.get("seq").is_none(), "{first}");
+        ws.challenge = first;
+        ws
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -296,39 +336,83 @@ impl Ws {
         }
     }
 
-    /// The next `chat` event payload (from the backlog first).
-    pub async fn chat_event(&mut self) -> Value {
-        if !self.events.is_empty() {
-            let v = self.events.remove(0);
-            assert_eq!(v["event"], "chat", "{v}");
-            return v;
+    /// `agent`: its `accepted` response, then its final one (events in between are kept).
+    pub async fn request_final(&mut self, method: &str, params: Value) -> (Value, Value) {
+        let first = self.request(method, params).await;
+        let id = first["id"].clone();
+        loop {
+            let v = self
+                .next()
+                .await
+                .unwrap_or_else(|c| panic!("closed: {c:?}"));
+            if v["type"] == "res" && v["id"] == id {
+                return (first, v);
+            }
+            self.events.push(v);
         }
-        let v = self
-            .next()
-            .await
-            .unwrap_or_else(|c| panic!("closed: {c:?}"));
-        assert_eq!(v["type"], "event", "{v}");
-        v
     }
 
-    /// Chat events until (and including) the terminal one.
-    pub async fn run_events(&mut self) -> Vec<Value> {
+    /// The next event (from the backlog first), ticks left out.
+    pub async fn event(&mut self) -> Value {
+        loop {
+            let v = if self.events.is_empty() {
+                self.next()
+                    .await
+                    .unwrap_or_else(|c| panic!("closed: {c:?}"))
+            } else {
+                self.events.remove(0)
+            };
+            assert_eq!(v["type"], "event", "{v}");
+            if v["event"] != "tick" {
+                return v;
+            }
+        }
+    }
+
+    /// The events of run `run_id` (its `agent` and `chat` events and its approvals) until and
+    /// including its terminal `chat` event; other events are dropped.
+    pub async fn run_events(&mut self, run_id: &str) -> Vec<Value> {
         let mut out = Vec::new();
         loop {
-            let e = self.chat_event().await;
-            let state = e["payload"]["state"].as_str().unwrap_or("").to_string();
+            let e = self.event().await;
+            let p = &e["payload"];
+            let mine = p["runId"] == run_id || p["request"]["runId"] == run_id;
+            if !mine {
+                continue;
+            }
+            let terminal = e["event"] == "chat"
+                && matches!(p["state"].as_str(), Some("final" | "error" | "aborted"));
             out.push(e);
-            if matches!(state.as_str(), "final" | "error" | "aborted") {
+            if terminal {
                 return out;
             }
         }
     }
 }
 
-/// The `state`s of chat events.
+/// The `state`s of the `chat` events among `events`.
 pub fn states(events: &[Value]) -> Vec<String> {
     events
         .iter()
+        .filter(|e| e["event"] == "chat")
         .map(|e| e["payload"]["state"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+/// The `agent` events of one stream (`lifecycle`, `assistant`, `tool`, …) among `events`.
+pub fn agent_stream<'a>(events: &'a [Value], stream: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "agent" && e["payload"]["stream"] == stream)
+        .map(|e| &e["payload"]["data"])
+        .collect()
+}
+
+/// The answer text streamed by a run's `chat` deltas.
+pub fn streamed_text(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter(|e| e["event"] == "chat" && e["payload"]["state"] == "delta")
+        .map(|e| e["payload"]["deltaText"].as_str().unwrap_or(""))
         .collect()
 }

@@ -1,59 +1,210 @@
-//! The WebSocket protocol on a real socket: handshake rules, every method, streamed chat
-//! events, abort, exec approval, and bad input that must not hurt the server.
+//! The WebSocket protocol on a real socket (OpenClaw's protocol v4 on `/`): the handshake and
+//! its refusals, scopes, every method, streamed `agent`/`chat` events, abort, idempotent
+//! retries, exec approvals, and bad input that must not hurt the server.
 
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use openclaw_agent::{Entry, Session};
+use openclaw_gateway::protocol::{EVENTS, METHODS};
 use openclaw_llm::Role;
 use openclaw_test_support::{ModelSpec, Reply};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{call_stream, slow_model, states, text_stream, Fixture, Ws, TOKEN};
+use super::support::{
+    agent_stream, call_stream, connect_params, slow_model, states, streamed_text, text_stream,
+    Fixture, Ws, TOKEN,
+};
+
+const ALL: &[&str] = &[
+    "operator.read",
+    "operator.write",
+    "operator.admin",
+    "operator.approvals",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_request_other_than_connect_closes_with_1008() {
+async fn the_challenge_comes_first_and_connect_must_answer_it() {
     let f = Fixture::simple().await;
     let gw = f.gateway().await;
-    let mut ws = Ws::open(&gw.ws_url()).await;
+    let ws = Ws::open(&gw.ws_url()).await;
+    let challenge = &ws.challenge["payload"];
+    assert!(challenge["nonce"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(challenge["ts"].as_u64().unwrap() > 1_700_000_000_000);
+    // Any other first request closes the socket.
+    let mut ws = ws;
     ws.send_text(&json!({"type": "req", "id": "1", "method": "health"}).to_string())
         .await;
-    let closed = ws.next().await.unwrap_err().unwrap();
-    assert_eq!(closed.0, 1008, "{closed:?}");
+    assert_eq!(ws.next().await.unwrap_err().unwrap().0, 1008);
     // Garbage first is no better.
     let mut ws = Ws::open(&gw.ws_url()).await;
     ws.send_text("{not json").await;
     assert_eq!(ws.next().await.unwrap_err().unwrap().0, 1008);
+    // Nor is a big frame before `connect`.
+    let mut ws = Ws::open(&gw.ws_url()).await;
+    let _ = ws
+        .socket
+        .send(Message::Text("x".repeat(100 * 1024).into()))
+        .await;
+    assert_eq!(ws.next().await.unwrap_err().unwrap().0, 1009);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_token_gets_an_error_then_close_1008() {
+async fn a_protocol_we_do_not_speak_gets_the_originals_mismatch() {
     let f = Fixture::simple().await;
     let gw = f.gateway().await;
     let mut ws = Ws::open(&gw.ws_url()).await;
-    ws.send_text(
-        &json!({"type": "req", "id": "c1", "method": "connect", "params": {"token": "wrong"}})
-            .to_string(),
-    )
-    .await;
-    let res = ws.next().await.unwrap();
-    assert_eq!(res["type"], "res");
-    assert_eq!(res["id"], "c1");
+    let mut p = connect_params(Some(TOKEN), ALL);
+    p["minProtocol"] = json!(5);
+    p["maxProtocol"] = json!(6);
+    let res = ws.request("connect", p).await;
     assert_eq!(res["ok"], false);
-    assert_eq!(res["error"]["code"], "unauthorized");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
+    assert_eq!(res["error"]["message"], "protocol mismatch");
+    assert_eq!(res["error"]["details"]["code"], "PROTOCOL_MISMATCH");
+    assert_eq!(res["error"]["details"]["expectedProtocol"], 4);
+    assert_eq!(
+        ws.next().await.unwrap_err(),
+        Some((1002, "protocol mismatch".to_string()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_or_missing_token_is_refused_then_closed_1008() {
+    let f = Fixture::simple().await;
+    let gw = f.gateway().await;
+    for (token, detail) in [
+        (Some("wrong"), "AUTH_TOKEN_MISMATCH"),
+        (None, "AUTH_TOKEN_MISSING"),
+    ] {
+        let mut ws = Ws::open(&gw.ws_url()).await;
+        let res = ws.request("connect", connect_params(token, ALL)).await;
+        assert_eq!(res["ok"], false, "{res}");
+        assert_eq!(res["error"]["code"], "INVALID_REQUEST");
+        assert_eq!(res["error"]["details"]["code"], detail);
+        let message = res["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("unauthorized: gateway token"),
+            "{message}"
+        );
+        assert!(!message.contains(TOKEN));
+        let closed = ws.next().await.unwrap_err().unwrap();
+        assert_eq!(closed.0, 1008);
+        assert_eq!(closed.1, message);
+    }
+    // Params that are not `connect` params: refused, closed.
+    let mut ws = Ws::open(&gw.ws_url()).await;
+    let res = ws.request("connect", json!({"token": TOKEN})).await;
+    assert!(res["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid connect params: "));
+    assert_eq!(ws.next().await.unwrap_err().unwrap().0, 1008);
+    // A node is not served.
+    let mut ws = Ws::open(&gw.ws_url()).await;
+    let mut p = connect_params(Some(TOKEN), &[]);
+    p["role"] = json!("node");
+    let res = ws.request("connect", p).await;
+    assert_eq!(res["ok"], false);
     assert_eq!(ws.next().await.unwrap_err().unwrap().0, 1008);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connect_then_every_read_method() {
+async fn hello_ok_reports_protocol_server_features_snapshot_and_policy() {
+    let f = Fixture::simple().await;
+    let gw = f.gateway().await;
+    let mut ws = Ws::open(&gw.ws_url()).await;
+    let mut p = connect_params(Some(TOKEN), &["operator.read", "operator.bogus"]);
+    // A device identity (the original TUI sends one) is accepted unchecked.
+    p["device"] =
+        json!({"id": "d", "publicKey": "k", "signature": "s", "signedAt": 1, "nonce": "n"});
+    let res = ws.request("connect", p).await;
+    let hello = &res["payload"];
+    assert_eq!(hello["type"], "hello-ok");
+    assert_eq!(hello["protocol"], 4);
+    assert_eq!(hello["server"]["name"], "openclaw-rs");
+    assert!(hello["server"]["connId"].is_string());
+    let methods: Vec<&str> = hello["features"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(methods.len(), METHODS.len());
+    for m in [
+        "health",
+        "status",
+        "agent",
+        "agent.wait",
+        "chat.send",
+        "chat.history",
+        "chat.abort",
+        "sessions.list",
+        "sessions.reset",
+        "sessions.delete",
+        "sessions.patch",
+        "models.list",
+        "agents.list",
+        "exec.approval.resolve",
+    ] {
+        assert!(methods.contains(&m), "{m}");
+    }
+    assert_eq!(
+        hello["features"]["events"].as_array().unwrap().len(),
+        EVENTS.len()
+    );
+    let defaults = &hello["snapshot"]["sessionDefaults"];
+    assert_eq!(defaults["mainSessionKey"], "agent:main:main");
+    assert_eq!(defaults["defaultAgentId"], "main");
+    assert_eq!(hello["snapshot"]["health"]["ok"], true);
+    assert_eq!(hello["auth"]["role"], "operator");
+    assert_eq!(hello["auth"]["method"], "token");
+    assert_eq!(hello["auth"]["scopes"], json!(["operator.read"]));
+    assert!(hello["auth"].get("deviceToken").is_none());
+    assert_eq!(hello["policy"]["maxPayload"], 1024 * 1024);
+    assert_eq!(hello["policy"]["tickIntervalMs"], 30_000);
+    // Read-only: writing is refused the original's way; an unknown method needs admin first.
+    let res = ws
+        .request(
+            "chat.send",
+            json!({"sessionKey": "main", "message": "hi", "idempotencyKey": "k"}),
+        )
+        .await;
+    assert_eq!(res["error"]["code"], "FORBIDDEN");
+    assert_eq!(res["error"]["message"], "missing scope: operator.write");
+    assert_eq!(res["error"]["details"]["missingScope"], "operator.write");
+    let res = ws.request("no.such.method", json!({})).await;
+    assert_eq!(res["error"]["message"], "missing scope: operator.admin");
+    assert_eq!(ws.request("health", json!({})).await["ok"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_keep_an_idle_connection_alive() {
+    let f = Fixture::simple().await;
+    let gw = f
+        .gateway_with(openclaw_gateway::Limits {
+            ws_tick_interval: Duration::from_millis(100),
+            ..Default::default()
+        })
+        .await;
+    let mut ws = gw.ws().await;
+    let tick = ws.next().await.unwrap();
+    assert_eq!(tick["event"], "tick", "{tick}");
+    assert!(tick["payload"]["ts"].is_u64());
+    assert_eq!(tick["seq"], 1);
+    assert_eq!(ws.next().await.unwrap()["seq"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_method() {
     let f = Fixture::new(vec![
         ModelSpec::new("m"),
         ModelSpec::new("think").capabilities(&["completion", "tools", "thinking"]),
     ])
     .await;
-    // A session written the way `openclaw agent` writes it shows up in the page.
+    // A session written the way `openclaw agent` writes it shows up.
     let mut s = Session::open(&f.sessions_dir(), "from-cli", &f.workspace()).unwrap();
     s.append(Entry::Message {
         role: Role::User,
@@ -66,60 +217,91 @@ async fn connect_then_every_read_method() {
     .unwrap();
     drop(s);
     let gw = f.gateway().await;
-    let mut ws = Ws::open(&gw.ws_url()).await;
-    let res = ws
-        .request(
-            "connect",
-            json!({"token": TOKEN, "client": {"name": "test", "version": "1"}}),
-        )
-        .await;
-    assert_eq!(res["ok"], true, "{res}");
-    let p = &res["payload"];
-    assert_eq!(p["protocol"], 1);
-    assert_eq!(p["server"]["name"], "openclaw-rs");
-    assert_eq!(p["agentId"], "main");
-    assert_eq!(p["defaultModel"], "ollama/m:latest");
+    let mut ws = gw.ws().await;
 
-    let health = ws.request("health", json!({})).await;
-    assert_eq!(health["payload"]["ok"], true);
-    assert!(health["payload"]["uptimeMs"].is_u64());
+    let health = ws.request("health", json!({})).await["payload"].clone();
+    assert_eq!(health["ok"], true);
+    assert_eq!(health["defaultAgentId"], "main");
+    assert_eq!(health["sessions"]["count"], 1);
+    assert_eq!(
+        health["sessions"]["recent"][0]["key"],
+        "agent:main:from-cli"
+    );
+
+    let status = ws.request("status", json!({})).await["payload"].clone();
+    assert_eq!(status["sessions"]["count"], 1);
+    assert_eq!(status["sessions"]["defaults"]["model"], "m:latest");
+
+    let agents = ws.request("agents.list", json!({})).await["payload"].clone();
+    assert_eq!(agents["defaultId"], "main");
+    assert_eq!(agents["agents"][0]["id"], "main");
+    assert_eq!(agents["agents"][0]["model"]["primary"], "ollama/m:latest");
 
     let models = ws.request("models.list", json!({})).await;
     let list = models["payload"]["models"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{models}");
-    let think = list
-        .iter()
-        .find(|m| m["key"] == "ollama/think:latest")
-        .unwrap();
+    let think = list.iter().find(|m| m["id"] == "think:latest").unwrap();
+    assert_eq!(think["provider"], "ollama");
     assert_eq!(think["reasoning"], true);
     assert!(think["contextWindow"].is_u64());
-    assert_eq!(think["input"], json!(["text"]));
-    let m = list.iter().find(|m| m["key"] == "ollama/m:latest").unwrap();
-    assert!(
-        m["tags"].as_array().unwrap().contains(&json!("default")),
-        "{m}"
-    );
-    assert_eq!(models["payload"]["defaultModel"], "ollama/m:latest");
 
     let sessions = ws.request("sessions.list", Value::Null).await;
     let list = sessions["payload"]["sessions"].as_array().unwrap();
     assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["key"], "agent:main:from-cli");
     assert_eq!(list[0]["sessionId"], "from-cli");
-    assert_eq!(list[0]["title"], "asked on the command line");
-    assert_eq!(list[0]["messages"], 1);
+    assert_eq!(list[0]["displayName"], "asked on the command line");
+    assert_eq!(list[0]["messageCount"], 1);
+    assert_eq!(list[0]["hasActiveRun"], false);
+
+    let d = ws
+        .request("sessions.describe", json!({"key": "agent:main:from-cli"}))
+        .await;
+    assert_eq!(d["payload"]["session"]["sessionId"], "from-cli");
+    let d = ws
+        .request("sessions.describe", json!({"key": "agent:main:nope"}))
+        .await;
+    assert!(d["payload"]["session"].is_null(), "{d}");
+    assert_eq!(
+        ws.request("sessions.subscribe", json!({})).await["payload"]["subscribed"],
+        true
+    );
+    // What the original TUI asks for at start: there is none of it here.
+    for (method, empty) in [
+        ("question.list", json!({"questions": []})),
+        ("plugin.approval.list", json!([])),
+        ("commands.list", json!({"commands": []})),
+    ] {
+        assert_eq!(
+            ws.request(method, json!({})).await["payload"],
+            empty,
+            "{method}"
+        );
+    }
 
     let history = ws
-        .request("chat.history", json!({"sessionId": "from-cli"}))
+        .request("chat.history", json!({"sessionKey": "agent:main:from-cli"}))
         .await;
-    assert_eq!(history["payload"]["messages"][0]["role"], "user");
-    assert_eq!(
-        history["payload"]["messages"][0]["content"],
-        "asked on the command line"
-    );
-    let missing = ws
-        .request("chat.history", json!({"sessionId": "nope"}))
+    let p = &history["payload"];
+    assert_eq!(p["sessionKey"], "agent:main:from-cli");
+    assert_eq!(p["messages"][0]["role"], "user");
+    assert_eq!(p["messages"][0]["content"], "asked on the command line");
+    assert_eq!(p["hasMore"], false);
+    // A key that has no transcript yet has no messages; one that cannot name a transcript,
+    // or names another agent, is refused.
+    let empty = ws
+        .request("chat.history", json!({"sessionKey": "agent:main:new"}))
         .await;
-    assert_eq!(missing["error"]["code"], "not_found");
+    assert_eq!(empty["payload"]["messages"], json!([]));
+    for bad in ["agent:main:../x", "agent:ops:main"] {
+        let res = ws.request("chat.history", json!({"sessionKey": bad})).await;
+        assert_eq!(res["error"]["code"], "INVALID_REQUEST", "{bad}: {res}");
+    }
+    let res = ws.request("chat.history", json!({})).await;
+    assert!(res["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid chat.history params: "));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,38 +312,55 @@ async fn bad_frames_get_errors_and_the_socket_lives_on() {
     ws.send_text("{oops").await;
     let res = ws.next().await.unwrap();
     assert_eq!(res["ok"], false);
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     let res = ws.request("no.such.method", json!({})).await;
-    assert_eq!(res["error"]["code"], "not_found");
-    let res = ws.request("chat.send", json!({"message": 5})).await;
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["message"], "unknown method: no.such.method");
+    let res = ws
+        .request("chat.send", json!({"sessionKey": "main", "message": 5}))
+        .await;
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     let res = ws
         .request(
             "chat.send",
-            json!({"message": "hi", "sessionId": "../../etc"}),
+            json!({"message": "hi", "sessionKey": "../../etc", "idempotencyKey": "a"}),
         )
         .await;
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     let res = ws
-        .request("chat.send", json!({"message": "hi", "thinking": "max"}))
+        .request(
+            "chat.send",
+            json!({"message": "hi", "sessionKey": "main", "idempotencyKey": "b", "thinking": "max"}),
+        )
         .await;
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     let res = ws
-        .request("exec.approve", json!({"approvalId": "x", "approve": true}))
+        .request(
+            "chat.send",
+            json!({"message": "hi", "sessionKey": "main", "idempotencyKey": "c", "deliver": true}),
+        )
         .await;
-    assert_eq!(res["error"]["code"], "not_found");
-    let res = ws.request("chat.abort", json!({"runId": "nope"})).await;
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
+    let res = ws
+        .request(
+            "exec.approval.resolve",
+            json!({"id": "x", "decision": "allow-once"}),
+        )
+        .await;
+    assert_eq!(res["error"]["details"]["reason"], "APPROVAL_NOT_FOUND");
+    let res = ws
+        .request("chat.abort", json!({"sessionKey": "main", "runId": "nope"}))
+        .await;
     assert_eq!(res["payload"]["aborted"], false);
     ws.socket
         .send(Message::Binary(vec![0u8, 1, 2].into()))
         .await
         .unwrap();
     let res = ws.next().await.unwrap();
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     // Under the 1 MiB frame limit but ~400 000 values: refused unparsed (memory), not closed.
     ws.send_text(&format!("[{}0]", "0,".repeat(400_000))).await;
     let res = ws.next().await.unwrap();
-    assert_eq!(res["error"]["code"], "bad_request");
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
     let message = res["error"]["message"].as_str().unwrap();
     assert!(message.contains("more than 16384 JSON values"), "{message}");
     assert_eq!(ws.request("health", json!({})).await["ok"], true);
@@ -208,71 +407,189 @@ async fn a_reply_larger_than_the_backlog_arrives_whole() {
     let gw = f.gateway().await;
     let mut ws = gw.ws().await;
     let res = ws
-        .request("chat.send", json!({"message": "a lot", "sessionId": "big"}))
+        .request(
+            "chat.send",
+            json!({"message": "a lot", "sessionKey": "big", "idempotencyKey": "big-1"}),
+        )
         .await;
     assert_eq!(res["ok"], true, "{res}");
     // Let the run get ahead of a socket nobody reads yet.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = tokio::time::timeout(Duration::from_secs(60), ws.run_events())
+    let events = tokio::time::timeout(Duration::from_secs(60), ws.run_events("big-1"))
         .await
         .expect("the paced run never finished");
-    let streamed: String = events
-        .iter()
-        .filter(|e| e["payload"]["state"] == "delta")
-        .map(|e| e["payload"]["text"].as_str().unwrap())
-        .collect();
+    let streamed = streamed_text(&events);
     assert_eq!(streamed.len(), 48 * 64 * 1024);
     assert_eq!(streamed, pieces.concat());
     let last = &events[events.len() - 1]["payload"];
     assert_eq!(last["state"], "final");
-    assert_eq!(last["answer"].as_str().unwrap().len(), 48 * 64 * 1024);
+    let text = last["message"]["content"][0]["text"].as_str().unwrap();
+    assert_eq!(text.len(), 48 * 64 * 1024);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_chat_over_the_websocket() {
     let f = Fixture::new(vec![ModelSpec::new("m")
         .reply(Reply::Sse(text_stream(&["Hel", "lo ", "there"])))
-        .chunk_delay(Duration::from_millis(10))])
+        .chunk_delay(Duration::from_millis(100))])
     .await;
     let gw = f.gateway().await;
     let mut ws = gw.ws().await;
+    // Another client sees the run too.
+    let mut watcher = gw.ws_with_scopes(&["operator.read"]).await;
     let res = ws
         .request(
             "chat.send",
-            json!({"message": "greet me", "sessionId": "web-1"}),
+            json!({"message": "greet me", "sessionKey": "agent:main:web-1", "idempotencyKey": "run-a"}),
         )
         .await;
     assert_eq!(res["ok"], true, "{res}");
-    let run_id = res["payload"]["runId"].as_str().unwrap().to_string();
-    assert_eq!(res["payload"]["sessionId"], "web-1");
-    let events = ws.run_events().await;
     assert_eq!(
-        states(&events),
-        ["model", "delta", "delta", "delta", "final"],
+        res["payload"],
+        json!({"runId": "run-a", "status": "started"})
+    );
+    let events = ws.run_events("run-a").await;
+    let chat = states(&events);
+    assert_eq!(
+        chat.last().map(String::as_str),
+        Some("final"),
         "{events:#?}"
     );
+    assert!(
+        chat[..chat.len() - 1].iter().all(|s| s == "delta"),
+        "{chat:?}"
+    );
+    assert_eq!(streamed_text(&events), "Hello there");
     for e in &events {
-        assert_eq!(e["event"], "chat");
-        assert_eq!(e["payload"]["runId"], run_id.as_str());
-        assert_eq!(e["payload"]["sessionId"], "web-1");
+        assert_eq!(e["payload"]["runId"], "run-a");
+        assert_eq!(e["payload"]["sessionKey"], "agent:main:web-1");
     }
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert_eq!(events[0]["payload"]["model"], "ollama/m:latest");
+    let lifecycle = agent_stream(&events, "lifecycle");
+    let phases: Vec<&str> = lifecycle
+        .iter()
+        .map(|d| d["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["start", "model", "end"], "{events:#?}");
+    assert_eq!(lifecycle[1]["provider"], "ollama");
+    assert_eq!(lifecycle[1]["model"], "m:latest");
+    let assistant = agent_stream(&events, "assistant");
+    assert_eq!(assistant.last().unwrap()["text"], "Hello there");
     let last = &events[events.len() - 1]["payload"];
-    assert_eq!(last["answer"], "Hello there");
-    assert_eq!(last["model"], "ollama/m:latest");
-    assert!(last["usage"]["completionTokens"].is_u64());
-    // The history the page reloads, and the list.
+    assert_eq!(last["stopReason"], "stop");
+    assert_eq!(last["message"]["role"], "assistant");
+    assert_eq!(
+        last["message"]["content"],
+        json!([{"type": "text", "text": "Hello there"}])
+    );
+    assert_eq!(last["message"]["model"], "m:latest");
+    assert!(last["message"]["usage"]["output"].is_u64());
+    let seen = watcher.run_events("run-a").await;
+    assert_eq!(streamed_text(&seen), "Hello there");
+    // The history, and the list.
     let h = ws
-        .request("chat.history", json!({"sessionId": "web-1"}))
+        .request("chat.history", json!({"sessionKey": "agent:main:web-1"}))
         .await;
     let messages = h["payload"]["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
-    assert_eq!(messages[1]["content"], "Hello there");
-    assert_eq!(messages[1]["model"], "ollama/m:latest");
+    assert_eq!(messages[1]["content"][0]["text"], "Hello there");
+    assert_eq!(messages[1]["model"], "m:latest");
     let list = ws.request("sessions.list", json!({})).await;
-    assert_eq!(list["payload"]["sessions"][0]["title"], "greet me");
+    assert_eq!(list["payload"]["sessions"][0]["displayName"], "greet me");
+    // A retry with the same key starts nothing new.
+    let again = ws
+        .request(
+            "chat.send",
+            json!({"message": "greet me", "sessionKey": "agent:main:web-1", "idempotencyKey": "run-a"}),
+        )
+        .await;
+    assert_eq!(again["payload"], json!({"runId": "run-a", "status": "ok"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_answers_twice_and_a_retry_gets_the_first_outcome() {
+    let f = Fixture::new(vec![ModelSpec::new("m")
+        .reply(Reply::Sse(text_stream(&["Hi ", "from m"])))
+        .reply(Reply::Sse(text_stream(&["never asked"])))])
+    .await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws_with_scopes(&["operator.write"]).await;
+    let params =
+        json!({"message": "hello", "sessionKey": "agent:main:peer", "idempotencyKey": "idem-1"});
+    let (accepted, done) = ws.request_final("agent", params.clone()).await;
+    let a = &accepted["payload"];
+    assert_eq!(a["status"], "accepted", "{accepted}");
+    assert_eq!(a["runId"], "idem-1");
+    assert_eq!(a["sessionKey"], "agent:main:peer");
+    assert_eq!(a["agentId"], "main");
+    let d = &done["payload"];
+    assert_eq!(done["ok"], true, "{done}");
+    assert_eq!(d["status"], "ok");
+    assert_eq!(d["summary"], "completed");
+    assert_eq!(d["result"]["payloads"][0]["text"], "Hi from m");
+    assert_eq!(d["result"]["meta"]["agentMeta"]["model"], "m:latest");
+    // The chat events came before the final answer.
+    assert!(ws.events.iter().any(|e| e["payload"]["state"] == "final"));
+    // The same key again: the first outcome, no second run.
+    let retry = ws.request("agent", params).await;
+    assert_eq!(retry["payload"]["status"], "ok");
+    assert_eq!(
+        retry["payload"]["result"]["payloads"][0]["text"],
+        "Hi from m"
+    );
+    let chats = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("chat"))
+        .count();
+    assert_eq!(chats, 1, "one model request");
+    let wait = ws
+        .request("agent.wait", json!({"runId": "idem-1", "timeoutMs": 1000}))
+        .await;
+    assert_eq!(wait["payload"]["status"], "ok");
+    assert!(wait["payload"]["endedAt"].is_u64());
+    let unknown = ws
+        .request("agent.wait", json!({"runId": "nope", "timeoutMs": 50}))
+        .await;
+    assert_eq!(
+        unknown["payload"],
+        json!({"runId": "nope", "status": "timeout"})
+    );
+    // `--session-id` names a transcript directly; no session at all is the main one.
+    let (_, done) = ws
+        .request_final(
+            "agent",
+            json!({"message": "x", "sessionId": "abc", "idempotencyKey": "idem-2"}),
+        )
+        .await;
+    assert_eq!(
+        done["payload"]["result"]["meta"]["agentMeta"]["sessionKey"],
+        "agent:main:abc"
+    );
+    assert!(f.sessions_dir().join("abc.jsonl").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_wait_waits_for_a_running_run() {
+    let f = Fixture::new(vec![slow_model("m", 10, Duration::from_millis(30))]).await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws().await;
+    let res = ws
+        .request("agent", json!({"message": "go", "idempotencyKey": "w-1"}))
+        .await;
+    assert_eq!(res["payload"]["status"], "accepted");
+    assert_eq!(res["payload"]["sessionKey"], "agent:main:main");
+    let mut other = gw.ws().await;
+    let retry = other
+        .request("agent", json!({"message": "go", "idempotencyKey": "w-1"}))
+        .await;
+    assert_eq!(retry["payload"]["status"], "in_flight");
+    let wait = other
+        .request("agent.wait", json!({"runId": "w-1", "timeoutMs": 10_000}))
+        .await;
+    assert_eq!(wait["payload"]["status"], "ok", "{wait}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,12 +598,14 @@ async fn chat_abort_stops_a_run_mid_stream() {
     let gw = f.gateway().await;
     let mut ws = gw.ws().await;
     let res = ws
-        .request("chat.send", json!({"message": "go on and on"}))
+        .request(
+            "chat.send",
+            json!({"message": "go on and on", "sessionKey": "long", "idempotencyKey": "r1"}),
+        )
         .await;
-    let run_id = res["payload"]["runId"].as_str().unwrap().to_string();
-    let session_id = res["payload"]["sessionId"].as_str().unwrap().to_string();
+    assert_eq!(res["ok"], true);
     loop {
-        let e = ws.chat_event().await;
+        let e = ws.event().await;
         if e["payload"]["state"] == "delta" {
             break;
         }
@@ -295,23 +614,119 @@ async fn chat_abort_stops_a_run_mid_stream() {
     let busy = ws
         .request(
             "chat.send",
-            json!({"message": "me too", "sessionId": session_id}),
+            json!({"message": "me too", "sessionKey": "long", "idempotencyKey": "r2"}),
         )
         .await;
-    assert_eq!(busy["error"]["code"], "bad_request", "{busy}");
-    let res = ws.request("chat.abort", json!({"runId": run_id})).await;
-    assert_eq!(res["payload"]["aborted"], true);
-    let events = ws.run_events().await;
-    assert_eq!(states(&events).last().map(String::as_str), Some("aborted"));
+    assert_eq!(busy["error"]["code"], "UNAVAILABLE", "{busy}");
+    let list = ws.request("sessions.list", json!({})).await;
+    assert_eq!(
+        list["payload"]["sessions"][0]["activeRunIds"],
+        json!(["r1"])
+    );
+    // Nor can it be reset meanwhile.
+    let reset = ws.request("sessions.reset", json!({"key": "long"})).await;
+    assert_eq!(reset["error"]["code"], "UNAVAILABLE", "{reset}");
+    let res = ws
+        .request("chat.abort", json!({"sessionKey": "agent:main:long"}))
+        .await;
+    assert_eq!(
+        res["payload"],
+        json!({"ok": true, "aborted": true, "runIds": ["r1"]})
+    );
+    let events = ws.run_events("r1").await;
+    let last = &events.last().unwrap()["payload"];
+    assert_eq!(last["state"], "aborted");
+    assert!(last["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("w0 "));
+    let end = agent_stream(&events, "lifecycle");
+    assert_eq!(end.last().unwrap()["aborted"], true);
     gw.wait_runs_idle().await;
     // The session takes a new message right away.
     let res = ws
         .request(
             "chat.send",
-            json!({"message": "again", "sessionId": session_id}),
+            json!({"message": "again", "sessionKey": "long", "idempotencyKey": "r3"}),
         )
         .await;
     assert_eq!(res["ok"], true, "{res}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_patch_reset_and_delete() {
+    let f = Fixture::new(vec![
+        ModelSpec::new("m").reply(Reply::Sse(text_stream(&["from m"]))),
+        ModelSpec::new("other").reply(Reply::Sse(text_stream(&["from other"]))),
+    ])
+    .await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws().await;
+    let res = ws
+        .request(
+            "sessions.patch",
+            json!({"key": "agent:main:s", "model": "ollama/other", "thinkingLevel": "low"}),
+        )
+        .await;
+    assert_eq!(res["payload"]["ok"], true, "{res}");
+    assert_eq!(res["payload"]["entry"]["model"], "other");
+    assert_eq!(res["payload"]["entry"]["modelProvider"], "ollama");
+    assert_eq!(res["payload"]["entry"]["thinkingLevel"], "low");
+    for bad in [
+        json!({"key": "s", "model": "ollama/nope"}),
+        json!({"key": "s", "thinkingLevel": "ultra"}),
+    ] {
+        let res = ws.request("sessions.patch", bad.clone()).await;
+        assert_eq!(res["error"]["code"], "INVALID_REQUEST", "{bad}: {res}");
+    }
+    // The session's model answers.
+    let (_, done) = ws
+        .request_final(
+            "agent",
+            json!({"message": "who?", "sessionKey": "s", "idempotencyKey": "p-1"}),
+        )
+        .await;
+    assert_eq!(
+        done["payload"]["result"]["payloads"][0]["text"],
+        "from other"
+    );
+    let history = ws.request("chat.history", json!({"sessionKey": "s"})).await;
+    assert_eq!(history["payload"]["defaults"]["model"], "other");
+    // Clearing it goes back to the default; the setting survives a restart.
+    assert!(f.dir.path().join("gateway/session-settings.json").exists());
+    let res = ws
+        .request("sessions.patch", json!({"key": "s", "model": null}))
+        .await;
+    assert!(res["payload"]["entry"].get("model").is_none(), "{res}");
+    // Reset: the transcript is moved aside, the key starts afresh.
+    let res = ws.request("sessions.reset", json!({"key": "s"})).await;
+    assert_eq!(res["payload"]["ok"], true, "{res}");
+    let history = ws.request("chat.history", json!({"sessionKey": "s"})).await;
+    assert_eq!(history["payload"]["messages"], json!([]));
+    let kept = std::fs::read_dir(f.sessions_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("s.jsonl.reset-")
+        });
+    assert!(kept, "the old conversation is kept aside");
+    // Delete.
+    let (_, _) = ws
+        .request_final(
+            "agent",
+            json!({"message": "again", "sessionKey": "s", "idempotencyKey": "p-2"}),
+        )
+        .await;
+    let res = ws.request("sessions.delete", json!({"key": "s"})).await;
+    assert_eq!(res["payload"]["deleted"], true, "{res}");
+    let list = ws.request("sessions.list", json!({})).await;
+    assert_eq!(list["payload"]["sessions"], json!([]));
+    // Reset and delete need admin; patch needs write.
+    let mut writer = gw.ws_with_scopes(&["operator.write"]).await;
+    let res = writer.request("sessions.delete", json!({"key": "s"})).await;
+    assert_eq!(res["error"]["message"], "missing scope: operator.admin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,31 +739,71 @@ async fn exec_approval_round_trip() {
         .reply(Reply::Sse(text_stream(&["done"])))])
     .await;
     let gw = f.gateway().await;
-    let mut ws = gw.ws().await;
-    let res = ws
-        .request("chat.send", json!({"message": "make the file"}))
+    // The run comes from a client that cannot approve; another one answers.
+    let mut cli = gw.ws_with_scopes(&["operator.write"]).await;
+    let mut approver = gw
+        .ws_with_scopes(&["operator.read", "operator.approvals"])
+        .await;
+    let res = cli
+        .request(
+            "chat.send",
+            json!({"message": "make the file", "sessionKey": "main", "idempotencyKey": "x-1"}),
+        )
         .await;
     assert_eq!(res["ok"], true);
-    let approval = loop {
-        let e = ws.chat_event().await;
-        if e["payload"]["state"] == "approval" {
+    let requested = loop {
+        let e = approver.event().await;
+        if e["event"] == "exec.approval.requested" {
             break e;
         }
     };
-    assert_eq!(approval["payload"]["command"], "touch approved.txt");
-    let id = approval["payload"]["approvalId"].as_str().unwrap();
-    let res = ws
-        .request("exec.approve", json!({"approvalId": id, "approve": true}))
+    let r = &requested["payload"];
+    assert_eq!(r["request"]["command"], "touch approved.txt");
+    assert_eq!(r["request"]["runId"], "x-1");
+    assert_eq!(r["request"]["sessionKey"], "agent:main:main");
+    assert_eq!(
+        r["request"]["allowedDecisions"],
+        json!(["allow-once", "deny"])
+    );
+    let id = r["id"].as_str().unwrap();
+    let pending = approver.request("exec.approval.list", json!({})).await;
+    assert_eq!(pending["payload"][0]["id"], id);
+    let always = approver
+        .request(
+            "exec.approval.resolve",
+            json!({"id": id, "decision": "allow-always"}),
+        )
+        .await;
+    assert_eq!(
+        always["error"]["details"]["reason"],
+        "APPROVAL_ALLOW_ALWAYS_UNAVAILABLE"
+    );
+    let res = approver
+        .request(
+            "exec.approval.resolve",
+            json!({"id": id, "decision": "allow-once"}),
+        )
         .await;
     assert_eq!(res["payload"]["ok"], true, "{res}");
-    let events = ws.run_events().await;
-    let result = events
+    let resolved = loop {
+        let e = approver.event().await;
+        if e["event"] == "exec.approval.resolved" {
+            break e;
+        }
+    };
+    assert_eq!(resolved["payload"]["decision"], "allow-once");
+    assert_eq!(resolved["payload"]["resolvedBy"], "cli");
+    // The client without the scope saw neither.
+    let events = cli.run_events("x-1").await;
+    assert!(events
         .iter()
-        .find(|e| e["payload"]["state"] == "tool" && e["payload"]["phase"] == "result")
-        .expect("a tool result");
-    assert_eq!(result["payload"]["isError"], false, "{result}");
-    assert_eq!(result["payload"]["tool"]["name"], "exec");
-    assert_eq!(events.last().unwrap()["payload"]["answer"], "done");
+        .all(|e| !e["event"].as_str().unwrap().starts_with("exec.approval")));
+    let tools = agent_stream(&events, "tool");
+    assert_eq!(tools[0]["phase"], "start");
+    assert_eq!(tools[0]["name"], "exec");
+    assert_eq!(tools[1]["phase"], "result");
+    assert_eq!(tools[1]["isError"], false, "{tools:?}");
+    assert_eq!(states(&events).last().map(String::as_str), Some("final"));
     assert!(f.workspace().join("approved.txt").exists());
 }
 
@@ -368,17 +823,88 @@ async fn an_unanswered_approval_is_denied_after_the_timeout() {
         })
         .await;
     let mut ws = gw.ws().await;
-    ws.request("chat.send", json!({"message": "make it"})).await;
-    let events = ws.run_events().await;
-    assert!(states(&events).contains(&"approval".to_string()));
-    let result = events
+    ws.request(
+        "chat.send",
+        json!({"message": "make it", "sessionKey": "main", "idempotencyKey": "t-1"}),
+    )
+    .await;
+    let events = ws.run_events("t-1").await;
+    let names: Vec<&str> = events
         .iter()
-        .find(|e| e["payload"]["phase"] == "result")
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"exec.approval.requested"), "{names:?}");
+    let resolved = events
+        .iter()
+        .find(|e| e["event"] == "exec.approval.resolved")
+        .expect("the expiry is announced");
+    assert_eq!(resolved["payload"]["decision"], "deny");
+    assert!(resolved["payload"]["resolvedBy"].is_null());
+    let result = agent_stream(&events, "tool")
+        .into_iter()
+        .find(|d| d["phase"] == "result")
         .unwrap();
-    assert_eq!(result["payload"]["isError"], true);
-    assert!(result["payload"]["result"]
+    assert_eq!(result["isError"], true);
+    assert!(result["result"]["content"][0]["text"]
         .as_str()
         .unwrap()
         .contains("denied"));
     assert!(!f.workspace().join("nope.txt").exists());
+}
+
+/// Without any client that may approve, an `exec` outside the allowlist is refused at once
+/// instead of waiting out the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_to_approve_the_command_is_refused_at_once() {
+    let f = Fixture::new(vec![ModelSpec::new("m")
+        .reply(Reply::Sse(call_stream(
+            "exec",
+            &json!({"command": "touch nope.txt"}),
+        )))
+        .reply(Reply::Sse(text_stream(&["ok"])))])
+    .await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws_with_scopes(&["operator.write"]).await;
+    let started = std::time::Instant::now();
+    let (_, done) = ws
+        .request_final(
+            "agent",
+            json!({"message": "make it", "idempotencyKey": "n-1"}),
+        )
+        .await;
+    assert_eq!(done["payload"]["status"], "ok");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(!f.workspace().join("nope.txt").exists());
+}
+
+/// The page calls only methods of the protocol and handles only its events.
+#[test]
+fn the_web_page_speaks_only_the_protocol() {
+    let page = include_str!("../../assets/app.js");
+    let mut called = Vec::new();
+    for (i, _) in page.match_indices("request('") {
+        let rest = &page[i + "request('".len()..];
+        called.push(&rest[..rest.find('\'').unwrap()]);
+    }
+    for (i, _) in page.match_indices("requestOn(sock, '") {
+        let rest = &page[i + "requestOn(sock, '".len()..];
+        called.push(&rest[..rest.find('\'').unwrap()]);
+    }
+    assert!(called.len() >= 8, "{called:?}");
+    for m in &called {
+        assert!(
+            *m == "connect" || METHODS.iter().any(|p| p.name() == *m),
+            "app.js calls `{m}`, which the protocol does not have"
+        );
+    }
+    for (i, _) in page.match_indices("case '") {
+        let rest = &page[i + "case '".len()..];
+        let name = &rest[..rest.find('\'').unwrap()];
+        if name.contains('.') || ["chat", "agent", "tick"].contains(&name) {
+            assert!(
+                EVENTS.contains(&name),
+                "app.js handles event `{name}`, which the protocol does not send"
+            );
+        }
+    }
 }
