@@ -11,11 +11,14 @@
 pub mod approvals;
 mod assets;
 pub mod auth;
+pub mod completion;
 pub mod error;
 pub mod guard;
 pub mod ledger;
+pub mod model_call;
 pub mod openai;
 pub mod protocol;
+pub mod responses;
 pub mod run;
 pub mod server;
 pub mod session_settings;
@@ -45,7 +48,9 @@ pub use state::{AppState, GatewayOptions, Limits};
 pub fn app(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/v1/models", get(openai::list_models))
+        .route("/v1/models/{*id}", get(openai::get_model))
         .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/responses", post(responses::create))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
