@@ -1066,11 +1066,12 @@ fn slowloris_clients_do_not_starve_others_and_are_cut_off() {
 
 type Ws = tungstenite::WebSocket<TcpStream>;
 
-/// Opens `/ws` with these extra handshake headers; `Err(status)` when the upgrade is refused.
+/// Opens the WebSocket protocol (`/`) with these extra handshake headers; `Err(status)` when
+/// the upgrade is refused.
 fn ws_open(port: u16, headers: &[(&str, &str)]) -> Result<Ws, u16> {
     let stream = connect(port);
     stream.set_read_timeout(Some(HANG)).unwrap();
-    let mut request = format!("ws://127.0.0.1:{port}/ws")
+    let mut request = format!("ws://127.0.0.1:{port}/")
         .into_client_request()
         .unwrap();
     for (n, v) in headers {
@@ -1086,6 +1087,21 @@ fn ws_open(port: u16, headers: &[(&str, &str)]) -> Result<Ws, u16> {
         }
         Err(e) => panic!("websocket handshake failed: {e}"),
     }
+}
+
+/// `connect` parameters as OpenClaw's CLI sends them, with this token (or none).
+fn connect_params(token: Option<&str>) -> Value {
+    let mut p = json!({
+        "minProtocol": 4,
+        "maxProtocol": 4,
+        "client": {"id": "cli", "version": "test", "platform": "linux", "mode": "cli"},
+        "role": "operator",
+        "scopes": ["operator.read", "operator.write", "operator.admin"],
+    });
+    if let Some(token) = token {
+        p["auth"] = json!({ "token": token });
+    }
+    p
 }
 
 /// Sends a request frame and waits for its response (events in between are skipped).
@@ -1127,7 +1143,7 @@ fn websockets_that_never_connect_are_closed_1008_after_the_connect_timeout() {
     let started = Instant::now();
     let mut idle: Vec<Ws> = (0..100).map(|_| ws_open(gw.port, &[]).unwrap()).collect();
     let mut live = ws_open(gw.port, &[]).unwrap();
-    let res = ws_request(&mut live, "c", "connect", json!({"token": TOKEN}));
+    let res = ws_request(&mut live, "c", "connect", connect_params(Some(TOKEN)));
     assert_eq!(res["ok"], true, "{res}");
     gw.assert_healthy();
     let mut closes = Vec::new();
@@ -1174,7 +1190,7 @@ fn an_idle_connection_costs_the_gateway_little_memory() {
     gw.assert_healthy();
     for _ in 0..20 {
         let mut ws = ws_open(port, &[]).unwrap();
-        ws_request(&mut ws, "c", "connect", json!({"token": TOKEN}));
+        ws_request(&mut ws, "c", "connect", connect_params(Some(TOKEN)));
         let _ = ws.close(None);
         request(port, "GET", "/health", &[], None);
     }
@@ -1187,7 +1203,7 @@ fn an_idle_connection_costs_the_gateway_little_memory() {
             &mut ws,
             &format!("c{i}"),
             "connect",
-            json!({"token": TOKEN}),
+            connect_params(Some(TOKEN)),
         );
         assert_eq!(res["ok"], true, "{res}");
         sockets.push(ws);
@@ -1343,9 +1359,9 @@ fn token_guessing_is_braked_per_address_on_both_doors() {
     assert!((1..=4).contains(&wait), "Retry-After {wait}: {message}");
     // The WebSocket door shares the brake.
     let mut ws = ws_open(port, &[]).unwrap();
-    let res = ws_request(&mut ws, "c", "connect", json!({"token": TOKEN}));
+    let res = ws_request(&mut ws, "c", "connect", connect_params(Some(TOKEN)));
     assert_eq!(res["ok"], false, "{res}");
-    assert_eq!(res["error"]["code"], "unauthorized", "{res}");
+    assert_eq!(res["error"]["details"]["code"], "AUTH_RATE_LIMITED", "{res}");
     assert_eq!(ws_closed(&mut ws).map(|c| c.0), Some(1008));
     // Every loopback address is the same source: still braked.
     for source in [Ipv4Addr::new(127, 0, 0, 3), Ipv4Addr::new(127, 9, 9, 9)] {
@@ -1409,8 +1425,8 @@ fn requests_without_a_token_do_not_lock_the_user_out() {
         r.openai_error(401, Some("invalid_api_key"));
     }
     let mut ws = ws_open(port, &[]).unwrap();
-    let res = ws_request(&mut ws, "c", "connect", json!({}));
-    assert_eq!(res["error"]["code"], "unauthorized", "{res}");
+    let res = ws_request(&mut ws, "c", "connect", connect_params(None));
+    assert_eq!(res["error"]["details"]["code"], "AUTH_TOKEN_MISSING", "{res}");
     let r = models(port, &[("Authorization", &bearer())]);
     assert_eq!(r.status, 200, "the user is locked out: {r:?}");
     gw.assert_healthy();
@@ -1559,7 +1575,7 @@ fn non_ascii_host_and_origin_are_refused_not_ignored() {
     let mut gw = Gateway::start(&env);
     let port = gw.port;
     let upgrade = |extra: &[u8]| {
-        let mut raw = b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        let mut raw = b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             .to_vec();
         raw.extend_from_slice(extra);
@@ -1662,7 +1678,7 @@ fn cross_origin_websocket_variants_are_refused_at_the_handshake() {
         format!("HTTP://127.0.0.1:{port}/"),
     ] {
         let mut ws = ws_open(port, &[("Origin", &origin)]).unwrap();
-        let res = ws_request(&mut ws, "c", "connect", json!({"token": TOKEN}));
+        let res = ws_request(&mut ws, "c", "connect", connect_params(Some(TOKEN)));
         assert_eq!(res["ok"], true, "{origin}: {res}");
     }
     // Cross-origin HTTP with the right token: refused too.
@@ -1798,10 +1814,15 @@ fn secrets_never_reach_the_gateway_logs_or_files() {
     answers[6].openai_error(502, Some("upstream_failed"));
     let mut ws = ws_open(port, &[]).unwrap();
     assert_eq!(
-        ws_request(&mut ws, "c", "connect", json!({"token": TOKEN}))["ok"],
+        ws_request(&mut ws, "c", "connect", connect_params(Some(TOKEN)))["ok"],
         true
     );
-    let res = ws_request(&mut ws, "s", "chat.send", json!({"message": "hi"}));
+    let res = ws_request(
+        &mut ws,
+        "s",
+        "chat.send",
+        json!({"message": "hi", "sessionKey": "main", "idempotencyKey": "trace-1"}),
+    );
     assert_eq!(res["ok"], true, "{res}");
     loop {
         let Message::Text(t) = ws.read().unwrap() else {
@@ -1818,7 +1839,7 @@ fn secrets_never_reach_the_gateway_logs_or_files() {
             &[("Authorization", &format!("Bearer {near_miss}"))],
         ));
         let mut ws = ws_open(port, &[]).unwrap();
-        ws_request(&mut ws, "c", "connect", json!({"token": near_miss}));
+        ws_request(&mut ws, "c", "connect", connect_params(Some(&near_miss)));
     }
     assert!(
         answers.iter().any(|a| a.status == 429),
@@ -1911,15 +1932,14 @@ fn history_of_a_one_gigabyte_transcript_in_bounded_gateway_memory() {
     let mut gw = Gateway::start(&env);
     let mut ws = ws_open(gw.port, &[]).unwrap();
     let token = TOKEN;
-    let ok = ws_request(&mut ws, "c", "connect", json!({"token": token}));
+    let ok = ws_request(&mut ws, "c", "connect", connect_params(Some(token)));
     assert_eq!(ok["ok"], true, "{ok}");
-    let history = ws_request(&mut ws, "h", "chat.history", json!({"sessionId": "huge"}));
+    let history = ws_request(&mut ws, "h", "chat.history", json!({"sessionKey": "huge"}));
     let messages = history["payload"]["messages"].as_array().unwrap();
     assert!(!messages.is_empty(), "{history}");
-    assert!(messages.last().unwrap()["content"]
-        .as_str()
-        .unwrap()
-        .starts_with("turn 1999 "));
+    let last = &messages.last().unwrap()["content"];
+    let text = last.as_str().or_else(|| last[0]["text"].as_str()).unwrap();
+    assert!(text.starts_with("turn 1999 "), "{last}");
     let list = ws_request(&mut ws, "l", "sessions.list", json!({}));
     let huge = list["payload"]["sessions"]
         .as_array()
@@ -1928,7 +1948,7 @@ fn history_of_a_one_gigabyte_transcript_in_bounded_gateway_memory() {
         .find(|s| s["sessionId"] == "huge")
         .cloned()
         .unwrap();
-    assert_eq!(huge["messages"], 2000, "{huge}");
+    assert_eq!(huge["messageCount"], 2000, "{huge}");
     let peak_mib = gw.vm_kib("VmHWM") / 1024;
     eprintln!("chat.history + sessions.list on a 1 GB transcript: gateway peak RSS {peak_mib} MiB");
     assert!(peak_mib <= 50, "gateway peak RSS {peak_mib} MiB");
