@@ -1361,7 +1361,8 @@ fn token_guessing_is_braked_per_address_on_both_doors() {
     let mut ws = ws_open(port, &[]).unwrap();
     let res = ws_request(&mut ws, "c", "connect", connect_params(Some(TOKEN)));
     assert_eq!(res["ok"], false, "{res}");
-    assert_eq!(res["error"]["details"]["code"], "AUTH_RATE_LIMITED", "{res}");
+    let detail = &res["error"]["details"]["code"];
+    assert_eq!(detail, "AUTH_RATE_LIMITED", "{res}");
     assert_eq!(ws_closed(&mut ws).map(|c| c.0), Some(1008));
     // Every loopback address is the same source: still braked.
     for source in [Ipv4Addr::new(127, 0, 0, 3), Ipv4Addr::new(127, 9, 9, 9)] {
@@ -1426,7 +1427,8 @@ fn requests_without_a_token_do_not_lock_the_user_out() {
     }
     let mut ws = ws_open(port, &[]).unwrap();
     let res = ws_request(&mut ws, "c", "connect", connect_params(None));
-    assert_eq!(res["error"]["details"]["code"], "AUTH_TOKEN_MISSING", "{res}");
+    let detail = &res["error"]["details"]["code"];
+    assert_eq!(detail, "AUTH_TOKEN_MISSING", "{res}");
     let r = models(port, &[("Authorization", &bearer())]);
     assert_eq!(r.status, 200, "the user is locked out: {r:?}");
     gw.assert_healthy();
