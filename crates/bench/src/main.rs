@@ -3,7 +3,7 @@
 //! Each case runs the real binary N times against the project's Ollama-compatible test server
 //! on loopback and reports medians. Peak RSS is read per child with `wait4(2)`, so it is the
 //! process's own high-water mark, not the benchmark's. With `--peer`, the original OpenClaw
-//! (installed as `../shared/spec/PEER.md` says) runs the same cases in the same run, so the two
+//! (installed from npm with a private Node 24, see BENCHMARKS.md) runs the same cases in the same run, so the two
 //! can be compared as ratios on the same noisy machine.
 //!
 //! Usage: `cargo build --release && target/release/openclaw-bench [--runs N] [--peer DIR] [--peer-runs N]`

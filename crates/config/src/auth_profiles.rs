@@ -1,6 +1,6 @@
 //! `agents/<id>/agent/auth-profiles.json`: credentials kept apart from the config.
 //!
-//! The seed page treats an `ollama` auth profile exactly like `OLLAMA_API_KEY`: it opts into
+//! OpenClaw treats an `ollama` auth profile exactly like `OLLAMA_API_KEY`: it opts into
 //! discovery and supplies the key. The file may hold profiles of kinds we don't use (OAuth,
 //! tokens for other providers); they are kept untouched when we write.
 

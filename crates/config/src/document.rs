@@ -292,7 +292,7 @@ pub(crate) type Folded = (String, Vec<Range<usize>>);
 /// same length so that every byte offset in the text stays valid. Also returns where the
 /// products were (ascending), since the parser only sees the value's digits.
 ///
-/// The seed page's explicit config says `maxTokens: 8192 * 10`, which the original accepts
+/// The explicit config on OpenClaw's Ollama page says `maxTokens: 8192 * 10`, which the original accepts
 /// because its config is evaluated as JavaScript. Users paste it as is, so we accept exactly
 /// this form: integer literals joined by `*`, nothing more general.
 pub(crate) fn fold_integer_products(text: &str) -> Result<Folded, (usize, String)> {

@@ -232,7 +232,7 @@ pub enum ModelSelection {
 pub struct DetailedSelection {
     pub primary: Option<String>,
     pub fallbacks: Option<Vec<String>>,
-    /// The seed page's spelling.
+    /// The spelling on OpenClaw's Ollama page.
     pub fallback: Option<OneOrMany>,
 }
 

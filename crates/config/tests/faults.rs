@@ -7,7 +7,7 @@ use openclaw_config::edit::{self, Segment};
 use openclaw_config::{check, parse_cli_value, ConfigError, ConfigPath, Document};
 use serde_json::{json, Value};
 
-/// The seed page's explicit model block, as users paste it.
+/// The explicit model block of OpenClaw's Ollama page, as users paste it.
 const SEED_PRODUCT: &str = "{ models: { providers: { ollama: { baseUrl: 'http://127.0.0.1:11434/v1', api: 'openai-completions', models: [ { id: 'm', contextWindow: 8192, maxTokens: 8192 * 10 } ] } } } }\n";
 
 fn set(text: &str, path: &str, value: Value) -> String {
@@ -36,7 +36,7 @@ fn unset(text: &str, path: &str) -> String {
     out
 }
 
-/// fuzz `config_edit` crash-87df6ddf: `config set …maxTokens 4096` on the seed page's
+/// fuzz `config_edit` crash-87df6ddf: `config set …maxTokens 4096` on the Ollama page's
 /// `maxTokens: 8192 * 10` replaced only `8192` and wrote `4096* 10`, i.e. 40960.
 #[test]
 fn set_replaces_a_whole_product_not_its_first_factor() {

@@ -45,7 +45,7 @@ pub enum LlmError {
 }
 
 impl LlmError {
-    /// Failures where the next fallback model should be tried (SPEC §6): connection, timeout,
+    /// Failures where the next fallback model should be tried (connection, timeout,
     /// 5xx, 429, 401/403, 404 model-not-found. Context overflow is handled by compaction.
     pub fn should_fall_back(&self) -> bool {
         matches!(

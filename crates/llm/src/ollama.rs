@@ -1,7 +1,7 @@
 //! Ollama's native wire: `POST {base}/api/chat`, NDJSON streaming.
 //!
 //! It exists because Ollama's OpenAI-compatible endpoint cannot set the context length per
-//! request (SPEC §9): natively `options.num_ctx` is honoured. Its shapes differ from OpenAI's:
+//! request: natively `options.num_ctx` is honoured. Its shapes differ from OpenAI's:
 //! tool calls carry an arguments object and no id, tool results name the tool instead of the
 //! call, thinking is `message.thinking`, errors come in-stream with HTTP 200, and the stream
 //! ends with a `done: true` record carrying the token counts.

@@ -3,7 +3,7 @@
 //! Models too small for the server's tool-call parser, or served through a template the
 //! server does not recognise, still call tools, but as text: Hermes/Qwen-style
 //! `<tool_call>{"name": …, "arguments": {…}}</tool_call>` blocks, or an answer that is nothing
-//! but `{"name": …, "arguments": {…}}`. SPEC §9 asks for those to work, so the answer text is
+//! but `{"name": …, "arguments": {…}}`. Those must work too, so the answer text is
 //! watched here: text that may be such a call is held back instead of being shown, and once
 //! the reply is complete the calls to offered tools are taken out and the rest is released.
 

@@ -1,4 +1,4 @@
-//! The fault matrix for chat (SPEC §8), on both wires, through [`ModelClient`] against the
+//! The fault matrix for chat, on both wires, through [`ModelClient`] against the
 //! Ollama-compatible test server: every way a server can misbehave ends in a classified,
 //! readable error (or a correct reply), in bounded time and memory, never a panic.
 //!

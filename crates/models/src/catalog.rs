@@ -1,7 +1,7 @@
 //! The model catalog: explicit `models.providers.*` entries plus the implicit Ollama provider.
 //!
 //! Discovery runs live on every command (no cache to go stale: `ollama pull X` shows up on the
-//! next command). The rules for when it runs follow the seed page and SPEC §4: it needs an
+//! next command). The rules for when it runs follow OpenClaw's Ollama page: it needs an
 //! opt-in (`OLLAMA_API_KEY`, an `ollama` auth profile, or `models.providers.ollama.apiKey`) and
 //! is skipped only when `models.providers.ollama` lists `models`; an entry without `models`
 //! keeps discovery on and lends it its apiKey, baseUrl, api, headers and timeoutSeconds.

@@ -1,6 +1,6 @@
 //! Ollama implicit discovery: `/api/tags`, then `/api/show` for every installed model.
 //!
-//! This is the heart of the seed page. Rules (seed + SPEC §4): keep only models whose
+//! This is the heart of OpenClaw's Ollama support. Rules: keep only models whose
 //! `capabilities` include `tools`; `thinking` marks `reasoning`; the context window is
 //! `model_info["<arch>.context_length"]` (arch from `general.architecture`), 8192 when absent;
 //! `vision` adds image input. Every installed model is inspected, concurrently but bounded,

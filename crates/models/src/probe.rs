@@ -110,7 +110,7 @@ pub struct ContextMismatch {
     pub catalog: u64,
 }
 
-/// Loaded Ollama models that run with less context than the catalog says (SPEC §9). Only
+/// Loaded Ollama models that run with less context than the catalog says. Only
 /// meaningful over the OpenAI-compatible API, where Ollama ignores the requested context and
 /// truncates prompts silently; empty for the native API (which sends `num_ctx`).
 pub async fn context_mismatches(

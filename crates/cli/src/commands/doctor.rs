@@ -1,4 +1,4 @@
-//! `openclaw doctor`: every check of the seed page's troubleshooting section, each with a
+//! `openclaw doctor`: every check of the troubleshooting section of OpenClaw's Ollama page, each with a
 //! verdict and the exact fix; `--fix` repairs what is safe after showing the change.
 
 use std::collections::BTreeMap;
@@ -317,7 +317,7 @@ fn ollama_checks(catalog: &Catalog, probe: &ProbeResult, base: &str, used: bool)
             out.push(
                 Check::new("discovery", Status::Error, format!("no tools-capable model: none of the {} installed models reports the `tools` capability", r.installed))
                     .detail(skipped.join("\n"))
-                    .fix("pull a tools-capable model (`ollama pull llama3.3`), or declare the model explicitly under models.providers.ollama.models (the seed page's explicit setup)"),
+                    .fix("pull a tools-capable model (`ollama pull llama3.3`), or declare the model explicitly under models.providers.ollama.models (the explicit setup)"),
             );
         }
         DiscoveryOutcome::Ran(r) => {

@@ -334,7 +334,7 @@ fn discovery_json(catalog: &Catalog) -> Value {
     }
 }
 
-/// Loaded Ollama models that run with less context than the catalog says (SPEC §9).
+/// Loaded Ollama models that run with less context than the catalog says.
 fn context_warnings(ctx: &Context, catalog: &Catalog) -> Result<Vec<String>> {
     let env = |k: &str| ctx.var(k);
     let found = runtime()?.block_on(openclaw_models::context_mismatches(catalog, &env));

@@ -1,6 +1,6 @@
 //! `openclaw onboard`: the first run as one guided step.
 //!
-//! Getting started from the seed page means five separate things — install Ollama, pull a
+//! Getting started from OpenClaw's Ollama page means five separate things — install Ollama, pull a
 //! model, opt in with `OLLAMA_API_KEY`, write `agents.defaults.model`, then find out why
 //! nothing shows up (Ollama not running, or no model with the `tools` capability). Onboarding
 //! does them in order and explains each failure where it happens: it finds Ollama where

@@ -1,4 +1,4 @@
-//! `openclaw config get|set|unset|file|validate` (SPEC §2): edits that keep the user's file,
+//! `openclaw config get|set|unset|file|validate`: edits that keep the user's file,
 //! validation before every write, backups, redaction, and errors that point at line:column.
 
 use openclaw_test_support::{mixed_models, TestServer};

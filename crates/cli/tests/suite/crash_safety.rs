@@ -1,4 +1,4 @@
-//! Writes of `openclaw.json` are atomic (SPEC §2: temp file + rename, previous kept as
+//! Writes of `openclaw.json` are atomic (temp file + rename, previous kept as
 //! `.bak`): killing `openclaw config set` at any moment leaves either the old file or the new
 //! one, never a partial or invalid one.
 

@@ -1,4 +1,4 @@
-//! Ollama implicit discovery through the CLI (SPEC §4): when it runs, what it keeps, how each
+//! Ollama implicit discovery through the CLI: when it runs, what it keeps, how each
 //! kept model is described, and that one broken model never blocks or drops the others.
 
 use std::collections::BTreeMap;

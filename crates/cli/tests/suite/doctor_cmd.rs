@@ -1,4 +1,4 @@
-//! `openclaw doctor`: one test per situation of the seed page's troubleshooting section, each
+//! `openclaw doctor`: one test per situation of the Ollama page's troubleshooting section, each
 //! pinning the verdict and the fix text (snapshot) and the `--json` shape.
 
 use openclaw_test_support::{ModelSpec, TestServer};

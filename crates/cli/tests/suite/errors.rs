@@ -1,4 +1,4 @@
-//! What the user sees when things go wrong (seed "Dépannage", SPEC §4 and §8): a plain account
+//! What the user sees when things go wrong (the troubleshooting cases of the Ollama page): a plain account
 //! of what failed and where, what to do next, a meaningful exit code, and never a panic.
 
 use std::time::Duration;

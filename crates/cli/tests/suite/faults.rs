@@ -118,7 +118,12 @@ fn models_list_against_a_broken_tags_endpoint() {
         } else {
             check(&run, what, needle, cap);
         }
-        assert!(run.took < Duration::from_secs(20), "{what}: {:?}", run.took);
+        // A guard against a hang, not a timing goal (a loaded 2-core machine is slow).
+        assert!(
+            run.took < Duration::from_secs(120),
+            "{what}: {:?}",
+            run.took
+        );
     }
 }
 
@@ -156,6 +161,11 @@ fn agent_against_a_broken_chat_endpoint() {
         let env = Env::new().api_key("ollama-local").ollama(&server);
         let run = measured(env.std_command(&["agent", "-m", "hi", "--model", "ollama/llama3.3"]));
         check(&run, what, needle, cap);
-        assert!(run.took < Duration::from_secs(20), "{what}: {:?}", run.took);
+        // A guard against a hang, not a timing goal (a loaded 2-core machine is slow).
+        assert!(
+            run.took < Duration::from_secs(120),
+            "{what}: {:?}",
+            run.took
+        );
     }
 }

@@ -708,6 +708,29 @@ fn check_completion(what: &str, reply: &Http, expect: Expect) {
 
 #[track_caller]
 fn check_streamed(what: &str, s: &Streamed, expect: Expect) {
+    if let Expect::Error {
+        needle,
+        partial: "",
+    } = expect
+    {
+        // Nothing was streamed yet: a real HTTP error with OpenAI's error body, as OpenAI
+        // answers, so clients raise it instead of reading an empty stream.
+        assert!(
+            matches!(s.status, 429 | 500..=504),
+            "{what}: a failure before any output is an HTTP error: {s:?}"
+        );
+        let body: Value = serde_json::from_str(&s.other_body)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {s:?}"));
+        let error = &body["error"];
+        assert_eq!(error["code"], "upstream_failed", "{what}: {body}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains(needle),
+            "{what}: {needle:?} not in {message}"
+        );
+        assert!(message.len() < 1500, "{what}");
+        return;
+    }
     assert_eq!(s.status, 200, "{what}: {s:?}");
     assert!(
         s.content_type.starts_with("text/event-stream"),
@@ -1804,7 +1827,9 @@ fn secrets_never_reach_the_gateway_logs_or_files() {
     for model in ["sse/ok", "native/ok", "ollama/ok", "sse/refusing"] {
         answers.push(complete(port, model));
         let s = stream_chat(port, model, || {});
-        assert_eq!(s.status, 200, "{model}: {s:?}");
+        // The refusing model fails before any output: a plain HTTP error, streamed or not.
+        let expected = if model == "sse/refusing" { 502 } else { 200 };
+        assert_eq!(s.status, expected, "{model}: {s:?}");
         answers.push(Http {
             status: s.status,
             headers: Vec::new(),

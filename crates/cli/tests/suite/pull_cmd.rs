@@ -1,4 +1,4 @@
-//! `openclaw models pull NAME` (SPEC §9): progress as plain lines in pipes and as bars on a
+//! `openclaw models pull NAME`: progress as plain lines in pipes and as bars on a
 //! terminal, the model in `models list` right after, and every failure Ollama can report —
 //! in the stream, as an HTTP error, for an unknown name, or by not being there at all.
 

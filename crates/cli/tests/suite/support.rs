@@ -305,7 +305,7 @@ pub fn closed_port() -> u16 {
     port
 }
 
-/// Splits a shell command line the way the seed page's `bash` blocks are written: words
+/// Splits a shell command line the way the Ollama page's `bash` blocks are written: words
 /// separated by spaces, double or single quotes grouping, `#` starting a comment.
 pub fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();

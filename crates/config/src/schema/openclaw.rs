@@ -105,7 +105,7 @@ const MODEL_SELECTION: Shape = OneOf(&[
     Object(&[
         field("primary", String),
         field("fallbacks", Array(&String)),
-        // The seed page spells it `fallback`; accept both.
+        // OpenClaw's Ollama page spells it `fallback`; accept both.
         field("fallback", MODEL_LIST),
     ]),
 ]);
