@@ -65,12 +65,7 @@ pub fn chunk_markdown(text: &str) -> Vec<Chunk> {
     out
 }
 
-fn flush(
-    out: &mut Vec<Chunk>,
-    current: &mut Vec<(usize, &str)>,
-    size: &mut usize,
-    overlap: bool,
-) {
+fn flush(out: &mut Vec<Chunk>, current: &mut Vec<(usize, &str)>, size: &mut usize, overlap: bool) {
     let Some(last) = current.last().copied() else {
         return;
     };

@@ -41,7 +41,10 @@ pub fn list_memory_files(root: &Path) -> std::io::Result<(Vec<MemoryFile>, Vec<S
     for name in [MEMORY_FILE, "memory.md"] {
         if let Some(file) = regular_file(&dir, name, name, &mut notes) {
             // `memory.md` is an older spelling; on a case-insensitive disk both names are one file.
-            if !out.iter().any(|f: &MemoryFile| f.path.eq_ignore_ascii_case(&file.path)) {
+            if !out
+                .iter()
+                .any(|f: &MemoryFile| f.path.eq_ignore_ascii_case(&file.path))
+            {
                 out.push(file);
             }
         }
@@ -76,7 +79,9 @@ fn walk(
         };
         if meta.is_dir() {
             if depth + 1 >= MAX_DEPTH {
-                notes.push(format!("{path}: deeper than {MAX_DEPTH} folders, not indexed"));
+                notes.push(format!(
+                    "{path}: deeper than {MAX_DEPTH} folders, not indexed"
+                ));
                 continue;
             }
             if let Ok(sub) = dir.open_dir(&name) {
@@ -84,7 +89,9 @@ fn walk(
             }
         } else if name.to_ascii_lowercase().ends_with(".md") {
             if out.len() >= MAX_FILES {
-                notes.push(format!("more than {MAX_FILES} memory files: the rest are not indexed"));
+                notes.push(format!(
+                    "more than {MAX_FILES} memory files: the rest are not indexed"
+                ));
                 return Ok(());
             }
             if let Some(file) = regular_file(dir, &name, &path, notes) {
@@ -169,15 +176,22 @@ mod tests {
         std::fs::write(outside.path().join("secret.md"), "s").unwrap();
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(outside.path().join("secret.md"), root.join("memory/link.md"))
-                .unwrap();
+            std::os::unix::fs::symlink(
+                outside.path().join("secret.md"),
+                root.join("memory/link.md"),
+            )
+            .unwrap();
             std::os::unix::fs::symlink(outside.path(), root.join("memory/linked-dir")).unwrap();
         }
         let (files, notes) = list_memory_files(root).unwrap();
         let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["MEMORY.md", "memory/2026-03-01.md", "memory/projects/garden.md"]
+            [
+                "MEMORY.md",
+                "memory/2026-03-01.md",
+                "memory/projects/garden.md"
+            ]
         );
         assert!(notes.is_empty());
         #[cfg(unix)]
@@ -190,7 +204,13 @@ mod tests {
         for ok in ["MEMORY.md", "memory/2026-03-01.md", "./memory/a/b.md"] {
             assert!(is_memory_path(ok), "{ok}");
         }
-        for bad in ["USER.md", "memory/../USER.md", "memory/x.txt", "/etc/x.md", "memory//x.md"] {
+        for bad in [
+            "USER.md",
+            "memory/../USER.md",
+            "memory/x.txt",
+            "/etc/x.md",
+            "memory//x.md",
+        ] {
             assert!(!is_memory_path(bad), "{bad}");
         }
     }

@@ -26,8 +26,8 @@ pub use index::{
     IndexStatus, MemoryIndex, SearchHit, SearchMode, SearchOptions, SyncProgress, SyncReport,
 };
 pub use settings::{
-    resolve_settings, EmbeddingSettings, MemorySettings, DEFAULT_MAX_RESULTS,
-    DEFAULT_TEXT_WEIGHT, DEFAULT_VECTOR_WEIGHT,
+    resolve_settings, EmbeddingSettings, MemorySettings, ADD_EMBEDDING_MODEL_HINT,
+    DEFAULT_MAX_RESULTS, DEFAULT_TEXT_WEIGHT, DEFAULT_VECTOR_WEIGHT,
 };
 
 /// Why the memory index could not be used.

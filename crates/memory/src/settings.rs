@@ -63,9 +63,11 @@ impl Default for MemorySettings {
     }
 }
 
-const NO_MODEL: &str = "no embedding model is configured (memory.search.model); \
-     set one, e.g. `openclaw config set memory.search.model nomic-embed-text` after \
-     `ollama pull nomic-embed-text`";
+const NO_MODEL: &str = "no embedding model is configured (memory.search.model)";
+
+/// How to add one, for the messages that say it is missing.
+pub const ADD_EMBEDDING_MODEL_HINT: &str = "`ollama pull nomic-embed-text`, then \
+     `openclaw config set memory.search.model nomic-embed-text`";
 
 /// The memory search settings of `config`: `memory.search`, else the older
 /// `agents.defaults.memorySearch`.
@@ -125,7 +127,12 @@ fn embedding(
     if provider == Some("none") {
         return Err("memory.search.provider is \"none\" (keyword search only, as asked)".into());
     }
-    let Some(model) = raw.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) else {
+    let Some(model) = raw
+        .model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    else {
         return Err(NO_MODEL.to_owned());
     };
     let model = model.strip_prefix("ollama/").unwrap_or(model).to_owned();
@@ -214,7 +221,10 @@ mod tests {
         let none = |_: &str| None;
         let s = resolve_settings(&OpenClawConfig::default(), &none);
         assert!(s.enabled && s.embedding.is_none());
-        assert!(s.keyword_only_reason.unwrap().contains("memory.search.model"));
+        assert!(s
+            .keyword_only_reason
+            .unwrap()
+            .contains("memory.search.model"));
         let s = resolve_settings(
             &config(serde_json::json!({"memory": {"search": {"provider": "none", "model": "x"}}})),
             &none,

@@ -158,6 +158,9 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     // 3. The OS sandbox around the agent's commands.
     out.push(sandbox_check(&loaded.config.tools.exec));
 
+    // 3b. Memory search: hybrid with an embedding model that answers, else keyword-only.
+    out.push(memory_check(&loaded.config, &env)?);
+
     // 4. Providers, Ollama first.
     let catalog = ctx.catalog(&loaded, None)?;
     let selection = Selection::from_config(&loaded.config);
@@ -248,6 +251,74 @@ fn sandbox_check(exec: &openclaw_config::ExecConfig) -> Check {
         .detail(detail)
         .fix("use a Linux kernel with Landlock (5.13+, `lsm=` including `landlock`) and seccomp; in a container, allow the landlock_* system calls"),
     }
+}
+
+/// How `memory_search` will rank: hybrid when the embedding model answers, keyword-only (and
+/// why) otherwise.
+fn memory_check(
+    config: &openclaw_config::OpenClawConfig,
+    env: openclaw_config::EnvLookup<'_>,
+) -> Result<Check> {
+    use openclaw_memory::Embedder;
+    let settings = openclaw_memory::resolve_settings(config, env);
+    if !settings.enabled {
+        return Ok(Check::new(
+            "memory",
+            Status::Info,
+            "memory search is off (memory.search.enabled is false): the agent has no memory tools",
+        ));
+    }
+    let Some(embedding) = settings.embedding.clone() else {
+        let why = settings.keyword_only_reason.unwrap_or_default();
+        return Ok(Check::new(
+            "memory",
+            Status::Info,
+            "memory search works by keywords only: no embedding model",
+        )
+        .detail(why)
+        .fix("for search by meaning too: `ollama pull nomic-embed-text`, then `openclaw config set memory.search.model nomic-embed-text`"));
+    };
+    let embedder = openclaw_memory::ModelEmbedder::new(embedding.clone());
+    let rt = runtime()?;
+    let probe = rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            embedder.embed(&["ping".to_owned()]),
+        )
+        .await
+    });
+    Ok(match probe {
+        Ok(Ok(v)) => Check::new(
+            "memory",
+            Status::Ok,
+            format!(
+                "memory search is hybrid: keywords + vectors from {} ({} dimensions)",
+                embedding.model,
+                v.first().map_or(0, Vec::len)
+            ),
+        ),
+        Ok(Err(e)) => Check::new(
+            "memory",
+            Status::Warn,
+            format!(
+                "the embedding model {} does not answer: memory search falls back to keywords",
+                embedding.model
+            ),
+        )
+        .detail(e)
+        .fix(format!(
+            "`ollama pull {}` (or correct memory.search.model), then `openclaw memory index`",
+            embedding.model
+        )),
+        Err(_) => Check::new(
+            "memory",
+            Status::Warn,
+            format!(
+                "the embedding model {} did not answer within 10 s: memory search falls back to keywords",
+                embedding.model
+            ),
+        ),
+    })
 }
 
 fn state_dir_check(ctx: &Context, dir: &Path) -> Check {

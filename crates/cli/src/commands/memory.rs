@@ -99,11 +99,12 @@ impl Memory {
                 e.model, e.provider, e.endpoint.base_url
             )),
             None => output::out(format!(
-                "  embeddings  none: keyword search only — {}",
+                "  embeddings  none: keyword search only — {}\n              for search by meaning too: {}",
                 self.settings
                     .keyword_only_reason
                     .as_deref()
-                    .unwrap_or("no embedding model")
+                    .unwrap_or("no embedding model"),
+                openclaw_memory::ADD_EMBEDDING_MODEL_HINT
             )),
         }
         output::out(format!(

@@ -14,6 +14,7 @@ mod faults;
 mod gateway_cmd;
 mod gateway_faults;
 mod kill_loops;
+mod memory_cmd;
 mod model_health;
 mod models_cmd;
 mod onboard_cmd;
