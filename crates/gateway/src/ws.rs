@@ -13,10 +13,11 @@
 //! `exec.approval.resolve` are never stuck behind them. A run's events go to the connection
 //! that started it, paced so that a slow reader slows the model down instead of piling up
 //! memory, and to every other connection through the gateway's broadcast channel, where a
-//! connection that falls too far behind misses events (the `seq` gap tells it). When the
-//! socket closes, the runs it started are stopped.
+//! connection that falls too far behind misses events (the `seq` gap tells it). A run
+//! outlives the socket that started it, as in the original (`gateway call agent` without
+//! `--expect-final` returns at once): from then on nothing paces it, and `agent.wait`,
+//! `chat.history` and the other connections still see it through.
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -76,7 +77,21 @@ pub const MAX_PREAUTH_FRAME: usize = 64 * 1024;
 
 /// How long a run's text may wait to be sent, so that a fast model sends one `chat` event per
 /// this interval instead of one per token (each `chat` event carries the whole answer so far).
+/// The interval grows with the answer ([`coalesce_interval`]), so that a long answer does not
+/// cost its length squared; text piling up is sent at once ([`FLUSH_BYTES`]).
 const COALESCE: Duration = Duration::from_millis(80);
+/// The longest the interval grows to.
+const MAX_COALESCE: Duration = Duration::from_secs(1);
+/// Waiting text this large is sent without waiting for the interval.
+const FLUSH_BYTES: usize = 256 * 1024;
+
+/// 80 ms per 32 KiB of answer so far (at least 80 ms, at most 1 s).
+fn coalesce_interval(answer_bytes: usize) -> Duration {
+    let steps = u32::try_from(answer_bytes / (32 * 1024))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    COALESCE.saturating_mul(steps).min(MAX_COALESCE)
+}
 
 /// `agent.wait` waits this long unless told otherwise, and never longer than the maximum.
 const WAIT_DEFAULT: Duration = Duration::from_secs(30);
@@ -165,8 +180,6 @@ struct Conn {
     /// This connection's number, for the broadcast channel.
     number: u64,
     granted: Option<Granted>,
-    /// Runs started on this socket (stopped when it closes).
-    runs: HashSet<String>,
 }
 
 async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr>) {
@@ -275,10 +288,28 @@ struct EventFrame<'a> {
     seq: u64,
 }
 
-/// Sends frames in order, numbering events; flushes when nothing else is queued.
+/// Sends frames in order, numbering events; flushes when nothing else is queued. However it
+/// stops, the text of events it will never send no longer holds their runs back.
 async fn write_frames(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
+) {
+    send_frames(sink, &mut rx).await;
+    rx.close();
+    while let Ok(out) = rx.try_recv() {
+        if let Outgoing::Event {
+            paced: Some((backlog, bytes)),
+            ..
+        } = out
+        {
+            backlog.sent(bytes);
+        }
+    }
+}
+
+async fn send_frames(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let mut seq: u64 = 0;
     while let Some(out) = rx.recv().await {
@@ -310,12 +341,15 @@ async fn write_frames(
                 return;
             }
         };
-        let Ok(text) = text else { continue };
-        if sink.feed(Message::Text(text.into())).await.is_err() {
-            return;
-        }
+        let fed = match text {
+            Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),
+            Err(_) => true,
+        };
         if let Some((backlog, bytes)) = release {
             backlog.sent(bytes);
+        }
+        if !fed {
+            return;
         }
         if rx.is_empty() && sink.flush().await.is_err() {
             return;
@@ -407,7 +441,6 @@ impl Conn {
             peer,
             number,
             granted: None,
-            runs: HashSet::new(),
         };
         // The challenge goes out first. Device identities sign its nonce; we do not check them.
         conn.send(Outgoing::Frame(ServerFrame::Event {
@@ -421,11 +454,8 @@ impl Conn {
         (conn, rx)
     }
 
-    /// The socket closed: its runs stop.
+    /// The socket closed. Its runs go on.
     fn end(&mut self) {
-        for run in self.runs.drain() {
-            self.state.abort_run(&run);
-        }
         if let Some(g) = self.granted.take() {
             if Scope::Approvals.satisfied_by(&g.scopes) {
                 self.state.approvals.answerer_left();
@@ -1006,8 +1036,6 @@ impl Conn {
             })
         };
         self.respond(id, Ok(ack));
-        self.runs.retain(|r| state.is_run_active(r));
-        self.runs.insert(run_id.clone());
         let stream = Arc::new(Mutex::new(RunStream {
             state: state.clone(),
             out: self.out.clone(),
@@ -1392,14 +1420,17 @@ impl RunStream {
         let name = event.name();
         let scope = event.scope();
         let payload = Arc::new(event.payload());
-        if scope.satisfied_by(&self.own_scopes) {
-            let paced = (paced_bytes > 0).then(|| (self.backlog.clone(), paced_bytes));
-            let _ = self.out.send(Outgoing::Event {
-                event: name,
-                payload: payload.clone(),
-                paced,
-            });
-        } else if paced_bytes > 0 {
+        let delivered = scope.satisfied_by(&self.own_scopes)
+            && self
+                .out
+                .send(Outgoing::Event {
+                    event: name,
+                    payload: payload.clone(),
+                    paced: (paced_bytes > 0).then(|| (self.backlog.clone(), paced_bytes)),
+                })
+                .is_ok();
+        // Not for this connection, or it is gone: nothing to wait for.
+        if !delivered && paced_bytes > 0 {
             self.backlog.sent(paced_bytes);
         }
         self.state.publish(self.connection, name, payload, scope);
@@ -1526,10 +1557,12 @@ impl RunStream {
     }
 }
 
-/// Sends the waiting text once [`COALESCE`] has passed since the last send.
+/// Sends the waiting text once the interval has passed since the last send, or at once when
+/// much of it waits.
 fn schedule_flush(shared: &Arc<Mutex<RunStream>>, s: &mut RunStream) {
     let since = s.last_flush.elapsed();
-    if since >= COALESCE {
+    let interval = coalesce_interval(s.text.len() + s.thinking.len());
+    if since >= interval || s.pending_bytes >= FLUSH_BYTES {
         s.flush();
         return;
     }
@@ -1537,7 +1570,7 @@ fn schedule_flush(shared: &Arc<Mutex<RunStream>>, s: &mut RunStream) {
         s.flush_scheduled = true;
         let shared = shared.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(COALESCE - since).await;
+            tokio::time::sleep(interval - since).await;
             let mut s = lock(&shared);
             s.flush_scheduled = false;
             s.flush();
@@ -1905,6 +1938,13 @@ mod tests {
         });
         assert_eq!(limited.retry_after_ms, Some(2000));
         assert_eq!(close_reason(&"é".repeat(100)).len(), 123);
+    }
+
+    #[test]
+    fn the_interval_grows_with_the_answer() {
+        assert_eq!(coalesce_interval(0), COALESCE);
+        assert_eq!(coalesce_interval(64 * 1024), COALESCE * 2);
+        assert_eq!(coalesce_interval(usize::MAX), MAX_COALESCE);
     }
 
     #[test]

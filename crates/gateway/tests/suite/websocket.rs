@@ -592,6 +592,62 @@ async fn agent_wait_waits_for_a_running_run() {
     assert_eq!(wait["payload"]["status"], "ok", "{wait}");
 }
 
+/// A run outlives the socket that started it (what `gateway call agent` without
+/// `--expect-final` relies on): another connection waits for it and reads its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_outlives_the_socket_that_started_it() {
+    let piece = "0123456789abcdef".repeat(4096); // 64 KiB
+    let pieces: Vec<&str> = std::iter::repeat_n(piece.as_str(), 48).collect(); // 3 MiB
+    let f = Fixture::new(vec![
+        slow_model("m", 20, Duration::from_millis(30)),
+        ModelSpec::new("big").reply(Reply::Sse(text_stream(&pieces))),
+    ])
+    .await;
+    let gw = f.gateway().await;
+    // More than the 1 MiB a socket may fall behind, and nobody reads: once the socket is gone
+    // the run is no longer held back.
+    let mut ws = gw.ws().await;
+    ws.request(
+        "agent",
+        json!({"message": "a lot", "sessionKey": "big", "idempotencyKey": "gone-big", "model": "ollama/big"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(ws);
+    let mut ws = gw.ws().await;
+    let res = ws
+        .request(
+            "agent",
+            json!({"message": "go", "sessionKey": "left", "idempotencyKey": "gone-1"}),
+        )
+        .await;
+    assert_eq!(res["payload"]["status"], "accepted");
+    ws.socket.close(None).await.unwrap();
+    drop(ws);
+    let mut other = gw.ws().await;
+    let wait = other
+        .request(
+            "agent.wait",
+            json!({"runId": "gone-1", "timeoutMs": 10_000}),
+        )
+        .await;
+    assert_eq!(wait["payload"]["status"], "ok", "{wait}");
+    let h = other
+        .request("chat.history", json!({"sessionKey": "left"}))
+        .await;
+    let text = h["payload"]["messages"][1]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(text.starts_with("w0 w1 ") && text.ends_with("w19 "), "{h}");
+    let wait = other
+        .request(
+            "agent.wait",
+            json!({"runId": "gone-big", "timeoutMs": 30_000}),
+        )
+        .await;
+    assert_eq!(wait["payload"]["status"], "ok", "{wait}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_abort_stops_a_run_mid_stream() {
     let f = Fixture::new(vec![slow_model("m", 200, Duration::from_millis(50))]).await;
