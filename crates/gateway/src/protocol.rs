@@ -1112,6 +1112,20 @@ impl Event {
         }
     }
 
+    /// The payload as JSON text, serialized once however many connections it goes to.
+    pub fn payload_json(&self) -> std::sync::Arc<str> {
+        let text = match self {
+            Event::Tick(p) => serde_json::to_string(p),
+            Event::Agent(p) => serde_json::to_string(p),
+            Event::Chat(p) => serde_json::to_string(p),
+            Event::SessionsChanged(p) => serde_json::to_string(p),
+            Event::ExecApprovalRequested(p) => serde_json::to_string(p),
+            Event::ExecApprovalResolved(p) => serde_json::to_string(p),
+            Event::Shutdown(p) => serde_json::to_string(p),
+        };
+        text.unwrap_or_else(|_| "null".into()).into()
+    }
+
     /// The scope a client needs to receive it.
     pub fn scope(&self) -> Scope {
         match self {

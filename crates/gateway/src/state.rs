@@ -121,7 +121,8 @@ pub struct Broadcast {
     /// The connection that sent it already (0: none).
     pub from: u64,
     pub event: &'static str,
-    pub payload: Arc<serde_json::Value>,
+    /// The payload, as JSON text.
+    pub payload: Arc<str>,
     /// The scope a connection needs to receive it.
     pub scope: Scope,
 }
@@ -302,13 +303,7 @@ impl AppState {
     }
 
     /// Publishes an event to every WebSocket connection but `from`.
-    pub fn publish(
-        &self,
-        from: u64,
-        event: &'static str,
-        payload: Arc<serde_json::Value>,
-        scope: Scope,
-    ) {
+    pub fn publish(&self, from: u64, event: &'static str, payload: Arc<str>, scope: Scope) {
         // No receiver (no connection) is not an error.
         let _ = self.bus.send(Arc::new(Broadcast {
             from,

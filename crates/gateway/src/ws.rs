@@ -31,7 +31,6 @@ use futures_util::{SinkExt, StreamExt};
 use openclaw_agent::now_ms;
 use openclaw_llm::{Backlog, ThinkingLevel};
 use openclaw_models::Selection;
-use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 
@@ -137,18 +136,32 @@ pub fn upgrade(state: Arc<AppState>, peer: Option<IpAddr>, ws: WebSocketUpgrade)
 enum Outgoing {
     /// A response (or the challenge), sent as is.
     Frame(ServerFrame),
-    /// An event: the writer numbers it. `paced`: the run's backlog and the text bytes this
-    /// event carries, released once the socket took it.
+    /// An event (its payload as JSON text): the writer numbers it. `paced`: the run's backlog
+    /// and the text bytes this event carries, released once the socket took it. `forwarded`:
+    /// it came from another connection, and counts against [`FORWARD_BUDGET`] until written.
     Event {
         event: &'static str,
-        payload: Arc<Value>,
+        payload: Arc<str>,
         paced: Option<(Arc<Backlog>, usize)>,
+        forwarded: bool,
     },
     /// Close with this code and reason, then stop.
     Close(u16, String),
 }
 
 type Out = mpsc::UnboundedSender<Outgoing>;
+
+/// Bytes of other connections' events that may wait for a slow socket; beyond it they are
+/// dropped (the client sees the gap in `seq`) instead of piling up in memory.
+const FORWARD_BUDGET: usize = 8 * 1024 * 1024;
+
+/// Other connections' events waiting to be written to this socket.
+#[derive(Default)]
+struct Forwarded {
+    queued_bytes: std::sync::atomic::AtomicUsize,
+    /// Dropped since the last event written: the next `seq` skips them.
+    dropped: std::sync::atomic::AtomicU64,
+}
 
 /// Decrements the open-socket count however the connection ends.
 struct OpenSocket(Arc<AppState>);
@@ -180,6 +193,8 @@ struct Conn {
     /// This connection's number, for the broadcast channel.
     number: u64,
     granted: Option<Granted>,
+    /// Shared with the writer.
+    forwarded: Arc<Forwarded>,
 }
 
 async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr>) {
@@ -187,7 +202,7 @@ async fn connection(socket: WebSocket, state: Arc<AppState>, peer: Option<IpAddr
     let _open = OpenSocket(state.clone());
     let (sink, mut stream) = socket.split();
     let (mut conn, out_rx) = Conn::new(state.clone(), peer);
-    let writer = tokio::spawn(write_frames(sink, out_rx));
+    let writer = tokio::spawn(write_frames(sink, out_rx, conn.forwarded.clone()));
     let connect_deadline = tokio::time::sleep(state.limits.ws_connect_timeout);
     tokio::pin!(connect_deadline);
     let mut ticks = tokio::time::interval(state.limits.ws_tick_interval);
@@ -278,14 +293,10 @@ fn is_too_big(e: &axum::Error) -> bool {
     text.contains("too long") || text.contains("too big") || text.contains("capacity")
 }
 
-/// An event frame as written (the shape of [`ServerFrame::Event`], borrowing the payload).
-#[derive(Serialize)]
-struct EventFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    event: &'a str,
-    payload: &'a Value,
-    seq: u64,
+/// An event frame as written: [`ServerFrame::Event`]'s shape around JSON text already made.
+fn event_frame(event: &str, payload: &str, seq: u64) -> String {
+    let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".into());
+    format!(r#"{{"type":"event","event":{event},"payload":{payload},"seq":{seq}}}"#)
 }
 
 /// Sends frames in order, numbering events; flushes when nothing else is queued. However it
@@ -293,8 +304,9 @@ struct EventFrame<'a> {
 async fn write_frames(
     sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    forwarded: Arc<Forwarded>,
 ) {
-    send_frames(sink, &mut rx).await;
+    send_frames(sink, &mut rx, &forwarded).await;
     rx.close();
     while let Ok(out) = rx.try_recv() {
         if let Outgoing::Event {
@@ -310,7 +322,9 @@ async fn write_frames(
 async fn send_frames(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     rx: &mut mpsc::UnboundedReceiver<Outgoing>,
+    forwarded: &Forwarded,
 ) {
+    use std::sync::atomic::Ordering;
     let mut seq: u64 = 0;
     while let Some(out) = rx.recv().await {
         let mut release = None;
@@ -320,15 +334,16 @@ async fn send_frames(
                 event,
                 payload,
                 paced,
+                forwarded: from_elsewhere,
             } => {
-                seq += 1;
+                seq += 1 + forwarded.dropped.swap(0, Ordering::Relaxed);
                 release = paced;
-                serde_json::to_string(&EventFrame {
-                    kind: "event",
-                    event,
-                    payload: &payload,
-                    seq,
-                })
+                if from_elsewhere {
+                    forwarded
+                        .queued_bytes
+                        .fetch_sub(payload.len(), Ordering::Relaxed);
+                }
+                Ok(event_frame(event, &payload, seq))
             }
             Outgoing::Close(code, reason) => {
                 let _ = sink
@@ -441,6 +456,7 @@ impl Conn {
             peer,
             number,
             granted: None,
+            forwarded: Arc::new(Forwarded::default()),
         };
         // The challenge goes out first. Device identities sign its nonce; we do not check them.
         conn.send(Outgoing::Frame(ServerFrame::Event {
@@ -481,21 +497,33 @@ impl Conn {
     fn event(&self, event: Event) {
         self.send(Outgoing::Event {
             event: event.name(),
-            payload: Arc::new(event.payload()),
+            payload: event.payload_json(),
             paced: None,
+            forwarded: false,
         });
     }
 
-    /// An event from the broadcast channel.
+    /// An event from the broadcast channel, unless too much of them waits already.
     fn forward(&self, b: &Broadcast) {
+        use std::sync::atomic::Ordering;
         let Some(g) = &self.granted else { return };
-        if b.from != self.number && b.scope.satisfied_by(&g.scopes) {
-            self.send(Outgoing::Event {
-                event: b.event,
-                payload: b.payload.clone(),
-                paced: None,
-            });
+        if b.from == self.number || !b.scope.satisfied_by(&g.scopes) {
+            return;
         }
+        let queued = self.forwarded.queued_bytes.load(Ordering::Relaxed);
+        if queued + b.payload.len() > FORWARD_BUDGET {
+            self.forwarded.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.forwarded
+            .queued_bytes
+            .fetch_add(b.payload.len(), Ordering::Relaxed);
+        self.send(Outgoing::Event {
+            event: b.event,
+            payload: b.payload.clone(),
+            paced: None,
+            forwarded: true,
+        });
     }
 
     fn handle_binary(&mut self) -> Flow {
@@ -906,7 +934,7 @@ impl Conn {
                         state.publish(
                             0,
                             resolved.name(),
-                            Arc::new(resolved.payload()),
+                            resolved.payload_json(),
                             resolved.scope(),
                         );
                         self.respond(id, Ok(protocol::to_value(Ack { ok: true })));
@@ -1378,7 +1406,7 @@ fn publish_session_change(
         run_id: run.map(|(id, _)| id.to_string()),
         ts: now_ms(),
     });
-    state.publish(0, e.name(), Arc::new(e.payload()), e.scope());
+    state.publish(0, e.name(), e.payload_json(), e.scope());
 }
 
 // ---- a run's events ----------------------------------------------------------------------
@@ -1419,7 +1447,7 @@ impl RunStream {
     fn emit(&mut self, event: Event, paced_bytes: usize) {
         let name = event.name();
         let scope = event.scope();
-        let payload = Arc::new(event.payload());
+        let payload = event.payload_json();
         let delivered = scope.satisfied_by(&self.own_scopes)
             && self
                 .out
@@ -1427,6 +1455,7 @@ impl RunStream {
                     event: name,
                     payload: payload.clone(),
                     paced: (paced_bytes > 0).then(|| (self.backlog.clone(), paced_bytes)),
+                    forwarded: false,
                 })
                 .is_ok();
         // Not for this connection, or it is gone: nothing to wait for.
@@ -1870,6 +1899,7 @@ impl FrameHandler {
                     event,
                     payload,
                     paced,
+                    ..
                 } => {
                     // Nobody reads here but the caller: the text counts as sent.
                     if let Some((backlog, bytes)) = paced {
@@ -1877,7 +1907,7 @@ impl FrameHandler {
                     }
                     Sent::Event {
                         event,
-                        payload: (*payload).clone(),
+                        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
                     }
                 }
                 Outgoing::Close(code, reason) => Sent::Close(code, reason),
@@ -1938,6 +1968,50 @@ mod tests {
         });
         assert_eq!(limited.retry_after_ms, Some(2000));
         assert_eq!(close_reason(&"é".repeat(100)).len(), 123);
+    }
+
+    #[test]
+    fn event_frames_wrap_the_payload_text() {
+        let frame: Value = serde_json::from_str(&event_frame("chat", r#"{"a":1}"#, 7)).unwrap();
+        assert_eq!(
+            frame,
+            json!({"type": "event", "event": "chat", "payload": {"a": 1}, "seq": 7})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_socket_drops_other_connections_events_past_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(crate::GatewayOptions {
+            config: Default::default(),
+            paths: openclaw_config::StatePaths::in_dir(dir.path()),
+            env: Default::default(),
+            auth: AuthMode::None,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            allowed_origins: Vec::new(),
+            limits: Default::default(),
+        });
+        let (mut conn, mut rx) = Conn::new(state, None);
+        let _challenge = rx.try_recv().unwrap();
+        conn.granted = Some(Granted {
+            scopes: vec![Scope::Read],
+            client: "t".into(),
+        });
+        let broadcast = |from: u64, bytes: usize| Broadcast {
+            from,
+            event: "chat",
+            payload: Arc::from(format!("\"{}\"", "x".repeat(bytes))),
+            scope: Scope::Read,
+        };
+        conn.forward(&broadcast(conn.number, 10));
+        assert!(rx.try_recv().is_err(), "its own events are not forwarded");
+        conn.forward(&broadcast(0, FORWARD_BUDGET / 2));
+        conn.forward(&broadcast(0, FORWARD_BUDGET / 2));
+        assert!(rx.try_recv().is_ok());
+        assert!(rx.try_recv().is_err(), "over the budget: dropped");
+        use std::sync::atomic::Ordering;
+        assert_eq!(conn.forwarded.dropped.load(Ordering::Relaxed), 1);
+        conn.granted = None;
     }
 
     #[test]
