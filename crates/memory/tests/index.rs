@@ -26,7 +26,9 @@ fn backend() -> Option<LocalBackend> {
         Ok(b) => Some(b),
         Err(why) => {
             missing(
-                &format!("the local model backend (with its embedding model) could not start: {why}"),
+                &format!(
+                    "the local model backend (with its embedding model) could not start: {why}"
+                ),
                 INSTALL_HINT,
             );
             None
@@ -158,8 +160,8 @@ fn real_embeddings_are_incremental_and_a_model_change_re_embeds_everything() {
     let mut index = MemoryIndex::open(&openclaw_memory::index_path(state.path(), "main")).unwrap();
     let model = embedder(&backend, MODEL);
     let mut seen = Vec::new();
-    let report = block_on(index.sync(ws.path(), Some(&model), false, &mut |p| seen.push(p)))
-        .unwrap();
+    let report =
+        block_on(index.sync(ws.path(), Some(&model), false, &mut |p| seen.push(p))).unwrap();
     assert_eq!(report.embedding_error, None);
     assert_eq!(report.embedded_chunks, report.chunks);
     assert!(seen.contains(&SyncProgress::Embedding {
@@ -169,7 +171,10 @@ fn real_embeddings_are_incremental_and_a_model_change_re_embeds_everything() {
     let status = index.status().unwrap();
     assert_eq!(status.embedded_chunks, status.chunks);
     assert_eq!(status.dimensions, Some(384));
-    assert_eq!(status.embedding_model.as_deref(), Some("ollama/all-minilm:l6-v2"));
+    assert_eq!(
+        status.embedding_model.as_deref(),
+        Some("ollama/all-minilm:l6-v2")
+    );
 
     // By meaning: no word of the question is in the note.
     let query = "restaurant reservation for my partner's celebration";
@@ -205,7 +210,10 @@ fn real_embeddings_are_incremental_and_a_model_change_re_embeds_everything() {
     let report = block_on(index.sync(ws.path(), Some(&other), false, &mut no_progress())).unwrap();
     assert_eq!(report.embedded_chunks, report.chunks);
     let status = index.status().unwrap();
-    assert_eq!(status.embedding_model.as_deref(), Some("ollama/other-embedder"));
+    assert_eq!(
+        status.embedding_model.as_deref(),
+        Some("ollama/other-embedder")
+    );
     assert_eq!(status.embedded_chunks, status.chunks);
 }
 
@@ -236,4 +244,48 @@ fn an_unreachable_embedding_model_leaves_a_complete_keyword_index_and_says_why()
             .path,
         "memory/2026-03-01.md"
     );
+}
+
+/// An `openai-completions` provider gets its vectors from `{baseUrl}/embeddings`: the same
+/// model through the front's `/v1/embeddings` gives the same ranking as through `/api/embed`.
+#[test]
+fn the_openai_wire_embeds_through_v1_embeddings() {
+    let Some(backend) = backend() else {
+        return;
+    };
+    let openai = ModelEmbedder::new(EmbeddingSettings {
+        provider: "local".into(),
+        model: MODEL.into(),
+        endpoint: Endpoint {
+            api: ApiKind::OpenAiCompletions,
+            base_url: format!("{}/v1", backend.url()),
+            api_key: Some("unused".into()),
+            headers: BTreeMap::new(),
+            idle_timeout: Duration::from_secs(120),
+        },
+    });
+    let native = embedder(&backend, MODEL);
+    let texts = vec![
+        "the leaking kitchen faucet".to_owned(),
+        "a birthday dinner".to_owned(),
+    ];
+    let a = block_on(openai.embed(&texts)).unwrap();
+    let b = block_on(native.embed(&texts)).unwrap();
+    assert_eq!((a.len(), a[0].len()), (2, 384));
+    for (x, y) in a.iter().zip(&b) {
+        let dot: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+        assert!(dot > 0.999, "the two wires disagree: cosine {dot}");
+    }
+    let ws = workspace();
+    let state = tempfile::tempdir().unwrap();
+    let mut index = MemoryIndex::open(&openclaw_memory::index_path(state.path(), "main")).unwrap();
+    let report = block_on(index.sync(ws.path(), Some(&openai), false, &mut no_progress())).unwrap();
+    assert_eq!(report.embedding_error, None);
+    assert_eq!(report.embedded_chunks, report.chunks);
+    let query = "who fixed the tap";
+    let qv = block_on(openai.embed(&[query.to_owned()])).unwrap();
+    let hits = index
+        .search(query, Some(&qv[0]), &options(SearchMode::Hybrid))
+        .unwrap();
+    assert_eq!(hits[0].path, "memory/2026-03-01.md", "{hits:#?}");
 }
