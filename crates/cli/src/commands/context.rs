@@ -23,9 +23,12 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
     let loaded = ctx.load_config()?;
     let agent = build_agent(ctx, &loaded, args.model.as_deref())?;
     let tools = agent.tool_list();
-    let (model, context_tokens) = match agent.candidates.first() {
-        Some(c) => (Some(c.model_ref.to_string()), c.budget()),
-        None => (None, FALLBACK_CONTEXT),
+    let (model, context_tokens, source) = match agent.candidates.first() {
+        Some(c) if c.num_ctx.is_some() => {
+            (Some(c.model_ref.to_string()), c.budget(), "num_ctx sent")
+        }
+        Some(c) => (Some(c.model_ref.to_string()), c.budget(), "context window"),
+        None => (None, FALLBACK_CONTEXT, "assumed"),
     };
     let (prompt, report) = agent.system_prompt_for(context_tokens, &tools);
     let Some(report) = report else {
@@ -34,6 +37,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
     if args.json {
         let mut value = json!({
             "model": model,
+            "contextSource": source,
             "workspace": agent.workspace.root(),
             "report": report,
         });
@@ -46,6 +50,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
     output::out(render(
         &report,
         model.as_deref(),
+        source,
         &ctx.show_path(agent.workspace.root()),
     ));
     if args.show_prompt {
@@ -66,14 +71,14 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
 }
 
 /// The breakdown as a table.
-pub fn render(report: &PromptReport, model: Option<&str>, workspace: &str) -> String {
+pub fn render(report: &PromptReport, model: Option<&str>, source: &str, workspace: &str) -> String {
     let mut out = String::new();
     let model = match model {
         Some(m) => m.to_owned(),
         None => format!("no model (assuming {FALLBACK_CONTEXT} tokens)"),
     };
     out.push_str(&format!(
-        "{} {model}: context {} tokens, prompt budget {:.0} % = {} tokens ({} session)\n",
+        "{} {model}: context {} tokens ({source}), prompt budget {:.0} % = {} tokens ({} session)\n",
         paint(BOLD, "System prompt for"),
         report.context_tokens,
         report.share * 100.0,
