@@ -35,6 +35,8 @@ pub const DEFAULT_TOTAL_MAX_CHARS: usize = 60_000;
 pub const CHARS_PER_TOKEN: f64 = 2.9;
 /// The same for tool schemas: JSON is dense in tokens, and chat templates wrap it in more.
 pub const TOOL_CHARS_PER_TOKEN: f64 = 2.4;
+/// Most bytes of one workspace file read (far more than any prompt can hold).
+const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
 /// A file gets at least this much room when it is cut, or is left out with a note.
 const MIN_FILE_CHARS: usize = 160;
 
@@ -210,8 +212,14 @@ pub fn read_workspace_files(
     let dir = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority()).ok();
     let read = |name: &str| -> Option<String> {
         let dir = dir.as_ref()?;
-        // A symlink leading out of the workspace is not followed (cap-std refuses it).
-        let bytes = dir.read(name).ok()?;
+        // A symlink leading out of the workspace is not followed (cap-std refuses it), and
+        // only the start of a huge file is read: no more can go into the prompt anyway.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(dir.open(name).ok()?, MAX_READ_BYTES),
+            &mut bytes,
+        )
+        .ok()?;
         Some(String::from_utf8_lossy(&bytes).into_owned())
     };
     let mut files = Vec::new();
