@@ -1118,13 +1118,15 @@ fn refuse_delivery(deliver: Option<bool>) -> Result<(), ErrorShape> {
 }
 
 /// `off`, `low`, `medium`, `high`; `None` leaves the model's default.
+/// The original's finer levels map to the nearest of ours: `minimal` is `low`; `xhigh`,
+/// `max` and `ultra` are `high`; `adaptive` leaves it to the model.
 fn parse_thinking(level: Option<&str>) -> Result<Option<ThinkingLevel>, ErrorShape> {
     Ok(match level.map(str::trim) {
-        None | Some("") => None,
+        None | Some("" | "adaptive") => None,
         Some("off") => Some(ThinkingLevel::Off),
-        Some("low") => Some(ThinkingLevel::Low),
+        Some("minimal" | "low") => Some(ThinkingLevel::Low),
         Some("medium") => Some(ThinkingLevel::Medium),
-        Some("high") => Some(ThinkingLevel::High),
+        Some("high" | "xhigh" | "max" | "ultra") => Some(ThinkingLevel::High),
         Some(other) => {
             return Err(ErrorShape::invalid(format!(
                 "thinking level \"{other}\" is not supported (use off, low, medium or high)"
@@ -2028,6 +2030,14 @@ mod tests {
             parse_thinking(Some("high")).unwrap(),
             Some(ThinkingLevel::High)
         );
-        assert!(parse_thinking(Some("max")).is_err());
+        assert_eq!(
+            parse_thinking(Some("max")).unwrap(),
+            Some(ThinkingLevel::High)
+        );
+        assert_eq!(
+            parse_thinking(Some("minimal")).unwrap(),
+            Some(ThinkingLevel::Low)
+        );
+        assert!(parse_thinking(Some("extreme")).is_err());
     }
 }

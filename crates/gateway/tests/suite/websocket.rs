@@ -329,7 +329,7 @@ async fn bad_frames_get_errors_and_the_socket_lives_on() {
     let res = ws
         .request(
             "chat.send",
-            json!({"message": "hi", "sessionKey": "main", "idempotencyKey": "b", "thinking": "max"}),
+            json!({"message": "hi", "sessionKey": "main", "idempotencyKey": "b", "thinking": "extreme"}),
         )
         .await;
     assert_eq!(res["error"]["code"], "INVALID_REQUEST");
@@ -730,7 +730,7 @@ async fn sessions_patch_reset_and_delete() {
     assert_eq!(res["payload"]["entry"]["thinkingLevel"], "low");
     for bad in [
         json!({"key": "s", "model": "ollama/nope"}),
-        json!({"key": "s", "thinkingLevel": "ultra"}),
+        json!({"key": "s", "thinkingLevel": "extreme"}),
     ] {
         let res = ws.request("sessions.patch", bad.clone()).await;
         assert_eq!(res["error"]["code"], "INVALID_REQUEST", "{bad}: {res}");
