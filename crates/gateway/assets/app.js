@@ -87,7 +87,7 @@
         const info = await requestOn(sock, 'connect', {
           minProtocol: PROTOCOL, maxProtocol: PROTOCOL,
           client: { id: 'openclaw-web', displayName: 'OpenClaw web chat', version: '1', platform: 'web', mode: 'webchat' },
-          role: 'operator', scopes: SCOPES, caps: ['tool-events'],
+          role: 'operator', scopes: SCOPES, caps: ['tool-events', 'exec-approvals'],
           auth: { token: store.get(KEY.token) || '' },
         });
         if (ws !== sock) return;

@@ -70,6 +70,9 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code: the server is going away.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 
+/// The client capability (`connect.params.caps`) of a client that shows exec approvals.
+pub const EXEC_APPROVALS_CAP: &str = "exec-approvals";
+
 /// Frames before `connect` are small: anything bigger is refused unread (the original's
 /// pre-authentication limit).
 pub const MAX_PREAUTH_FRAME: usize = 64 * 1024;
@@ -184,6 +187,8 @@ struct Granted {
     scopes: Vec<Scope>,
     /// Shown as who resolved an approval.
     client: String,
+    /// It may approve and says it can show exec approvals: runs wait for its answer.
+    answers_approvals: bool,
 }
 
 struct Conn {
@@ -473,7 +478,7 @@ impl Conn {
     /// The socket closed. Its runs go on.
     fn end(&mut self) {
         if let Some(g) = self.granted.take() {
-            if Scope::Approvals.satisfied_by(&g.scopes) {
+            if g.answers_approvals {
                 self.state.approvals.answerer_left();
             }
         }
@@ -664,7 +669,13 @@ impl Conn {
             s.dedup();
             s
         };
-        if Scope::Approvals.satisfied_by(&scopes) {
+        // The original's terminal UI holds the scope but shows no exec approvals: counting it
+        // would make a run wait out the timeout for an answer that cannot come.
+        let answers_approvals = Scope::Approvals.satisfied_by(&scopes)
+            && p.caps
+                .iter()
+                .any(|c| c == EXEC_APPROVALS_CAP || c == "approvals");
+        if answers_approvals {
             self.state.approvals.answerer_joined();
         }
         let client = p
@@ -675,6 +686,7 @@ impl Conn {
         self.granted = Some(Granted {
             scopes: scopes.clone(),
             client,
+            answers_approvals,
         });
         let hello = HelloOk {
             kind: "hello-ok".into(),
@@ -1998,6 +2010,7 @@ mod tests {
         conn.granted = Some(Granted {
             scopes: vec![Scope::Read],
             client: "t".into(),
+            answers_approvals: false,
         });
         let broadcast = |from: u64, bytes: usize| Broadcast {
             from,

@@ -258,7 +258,8 @@ pub fn connect_params(token: Option<&str>, scopes: &[&str]) -> Value {
         "client": {"id": "cli", "version": "test", "platform": "linux", "mode": "cli"},
         "role": "operator",
         "scopes": scopes,
-        "caps": [],
+        // A client that shows exec approvals (runs wait for its answer when it may approve).
+        "caps": ["exec-approvals"],
     });
     if let Some(token) = token {
         p["auth"] = json!({ "token": token });

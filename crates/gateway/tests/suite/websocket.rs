@@ -908,8 +908,9 @@ async fn an_unanswered_approval_is_denied_after_the_timeout() {
     assert!(!f.workspace().join("nope.txt").exists());
 }
 
-/// Without any client that may approve, an `exec` outside the allowlist is refused at once
-/// instead of waiting out the timeout.
+/// Without any client that may approve and shows approvals, an `exec` outside the allowlist is
+/// refused at once instead of waiting out the timeout. The original's TUI holds the scope but
+/// does not show exec approvals (no `exec-approvals` capability): it does not count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_nobody_to_approve_the_command_is_refused_at_once() {
     let f = Fixture::new(vec![ModelSpec::new("m")
@@ -921,6 +922,15 @@ async fn with_nobody_to_approve_the_command_is_refused_at_once() {
     .await;
     let gw = f.gateway().await;
     let mut ws = gw.ws_with_scopes(&["operator.write"]).await;
+    let mut tui = Ws::open(&gw.ws_url()).await;
+    let mut p = connect_params(Some(TOKEN), ALL);
+    p["caps"] = json!([
+        "agent-kind",
+        "plugin-approvals",
+        "task-suggestions",
+        "tool-events"
+    ]);
+    assert_eq!(tui.request("connect", p).await["ok"], true);
     let started = std::time::Instant::now();
     let (_, done) = ws
         .request_final(
