@@ -678,6 +678,17 @@ fn fault_cases(wire: Wire) -> Vec<(&'static str, Behaviour, Expect)> {
     ]
 }
 
+/// The status and OpenAI error code of an upstream failure, from the status the gateway chose:
+/// 504 `upstream_timeout` for a model that went quiet past its idle timeout, else 502
+/// `upstream_failed`.
+fn upstream_status(status: u16) -> (u16, &'static str) {
+    if status == 504 {
+        (504, "upstream_timeout")
+    } else {
+        (502, "upstream_failed")
+    }
+}
+
 #[track_caller]
 fn check_completion(what: &str, reply: &Http, expect: Expect) {
     match expect {
@@ -690,7 +701,13 @@ fn check_completion(what: &str, reply: &Http, expect: Expect) {
             );
         }
         Expect::Error { needle, .. } => {
-            let message = reply.openai_error(502, Some("upstream_failed"));
+            // A model that went quiet is a gateway timeout; every other failure a bad gateway.
+            let (status, code) = upstream_status(reply.status);
+            let message = reply.openai_error(status, Some(code));
+            assert!(
+                status != 504 || message.contains("(timeout)"),
+                "{what}: 504 for a failure that is not a timeout: {message}"
+            );
             assert_eq!(reply.json()["error"]["type"], "server_error", "{what}");
             assert!(
                 message.contains(needle),
@@ -701,7 +718,7 @@ fn check_completion(what: &str, reply: &Http, expect: Expect) {
                 "{what}: names no server: {message}"
             );
             assert!(message.len() < 1500, "{what}: {} bytes", message.len());
-            eprintln!("{what}: 502 {message:?}");
+            eprintln!("{what}: {status} {message:?}");
         }
     }
 }
@@ -722,11 +739,15 @@ fn check_streamed(what: &str, s: &Streamed, expect: Expect) {
         let body: Value = serde_json::from_str(&s.other_body)
             .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {s:?}"));
         let error = &body["error"];
-        assert_eq!(error["code"], "upstream_failed", "{what}: {body}");
+        assert_eq!(error["code"], upstream_status(s.status).1, "{what}: {body}");
         let message = error["message"].as_str().unwrap();
         assert!(
             message.contains(needle),
             "{what}: {needle:?} not in {message}"
+        );
+        assert!(
+            s.status != 504 || message.contains("(timeout)"),
+            "{what}: 504 for a failure that is not a timeout: {message}"
         );
         assert!(message.len() < 1500, "{what}");
         return;
@@ -750,8 +771,14 @@ fn check_streamed(what: &str, s: &Streamed, expect: Expect) {
             assert_eq!(s.finish, None, "{what}: a failed answer is not `stop`ped");
             assert_eq!(s.errors.len(), 1, "{what}: {s:?}");
             let error = &s.errors[0]["error"];
-            assert_eq!(error["code"], "upstream_failed", "{what}");
             let message = error["message"].as_str().unwrap();
+            // A model that went quiet mid-stream is a timeout; anything else a failure.
+            let code = if message.contains("(timeout)") {
+                "upstream_timeout"
+            } else {
+                "upstream_failed"
+            };
+            assert_eq!(error["code"], code, "{what}: {message}");
             assert!(
                 message.contains(needle),
                 "{what}: {needle:?} not in {message}"
