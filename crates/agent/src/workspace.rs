@@ -132,18 +132,7 @@ impl Workspace {
         let meta = file.metadata()?;
         let kind = meta.file_type();
         if !kind.is_file() {
-            use std::os::unix::fs::FileTypeExt;
-            let what = if kind.is_dir() {
-                "a directory"
-            } else if kind.is_fifo() {
-                "a FIFO (named pipe)"
-            } else if kind.is_socket() {
-                "a socket"
-            } else if kind.is_char_device() || kind.is_block_device() {
-                "a device"
-            } else {
-                "not a regular file"
-            };
+            let what = openclaw_config::file_kind(kind);
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("{what}, not a regular file; file tools only read regular files"),

@@ -21,7 +21,7 @@ pub use edit::{parse_cli_value, ConfigPath};
 pub use env_subst::{substitute, EnvLookup};
 pub use error::{ConfigError, Diagnostic, Severity};
 pub use paths::{StatePaths, DEFAULT_AGENT_ID};
-pub use read::{read_text, MAX_CONFIG_BYTES};
+pub use read::{file_kind, read_text, MAX_CONFIG_BYTES};
 pub use store::{create_private_dir, private_file_options, write_atomic};
 pub use types::*;
 

@@ -16,7 +16,7 @@ pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The file's text, or `None` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let file = match std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -37,17 +37,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
     })?;
     let kind = meta.file_type();
     if !kind.is_file() {
-        let what = if kind.is_dir() {
-            "a directory"
-        } else if kind.is_fifo() {
-            "a FIFO (named pipe)"
-        } else if kind.is_socket() {
-            "a socket"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else {
-            "not a regular file"
-        };
+        let what = file_kind(kind);
         return Err(ConfigError::NotAFile {
             path: path.to_path_buf(),
             what,
@@ -88,6 +78,25 @@ pub fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
                 column,
             })
         }
+    }
+}
+
+/// What a file that is not a regular one is, for messages: "a directory", "a FIFO (named
+/// pipe)", "a socket", "a device".
+pub fn file_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
     }
 }
 
