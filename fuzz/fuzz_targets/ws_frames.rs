@@ -68,6 +68,8 @@ fn state() -> Arc<AppState> {
         allowed_origins: Vec::new(),
         limits: Limits {
             approval_timeout: Duration::from_millis(50),
+            // `agent.wait` answers within the harness's patience.
+            agent_wait_max: Duration::from_millis(50),
             ..Limits::default()
         },
     })

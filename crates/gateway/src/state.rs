@@ -45,6 +45,8 @@ pub struct Limits {
     pub ws_connect_timeout: Duration,
     /// How often a connected WebSocket gets a `tick` event.
     pub ws_tick_interval: Duration,
+    /// The longest `agent.wait` waits.
+    pub agent_wait_max: Duration,
     /// Open connections at most; further ones wait to be accepted.
     pub max_connections: usize,
     pub brake: BrakeSettings,
@@ -62,6 +64,7 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(30),
             ws_connect_timeout: Duration::from_secs(10),
             ws_tick_interval: Duration::from_secs(30),
+            agent_wait_max: Duration::from_secs(600),
             max_connections: 8192,
             brake: BrakeSettings::default(),
         }

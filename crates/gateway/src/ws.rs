@@ -96,8 +96,8 @@ fn coalesce_interval(answer_bytes: usize) -> Duration {
 }
 
 /// `agent.wait` waits this long unless told otherwise, and never longer than the maximum.
+/// (The maximum is [`crate::Limits::agent_wait_max`].)
 const WAIT_DEFAULT: Duration = Duration::from_secs(30);
-const WAIT_MAX: Duration = Duration::from_secs(600);
 
 /// `chat.history` returns this many messages unless told otherwise.
 const HISTORY_DEFAULT: usize = 200;
@@ -859,7 +859,7 @@ impl Conn {
                 let wait = p
                     .timeout_ms
                     .map_or(WAIT_DEFAULT, Duration::from_millis)
-                    .min(WAIT_MAX);
+                    .min(state.limits.agent_wait_max);
                 let out = self.out.clone();
                 let id = id.to_string();
                 tokio::spawn(async move {
@@ -1342,7 +1342,7 @@ fn retire(state: &AppState, key: &SessionKey, delete: bool) -> Result<Value, Err
     let lock = state.session_lock(session_id);
     let Ok(_held) = lock.try_lock() else {
         return Err(ErrorShape::unavailable(format!(
-            "session `{key}` has a run going: stop it with chat.abort first"
+            "session `{key}` is busy (a run, or another reset or delete, is going on): stop a run with chat.abort first"
         )));
     };
     let existed = retire_session(
