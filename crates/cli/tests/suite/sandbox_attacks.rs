@@ -185,7 +185,7 @@ fn any_command_stays_inside_the_sandbox() {
                      cp {h}/.ssh/id_ed25519 stolen; cat {h}/.openclaw/openclaw.json; \
                      cat link/secret"
                 )))
-                .reply(exec("sleep 300 & echo started"))
+                .reply(exec("sleep 317 & echo started"))
                 .reply(Reply::Sse(text_stream("m", &["done"]))),
         )
         .start_blocking()
@@ -214,16 +214,33 @@ fn any_command_stays_inside_the_sandbox() {
     assert_eq!(outside_names(&env), ["secret"]);
     assert!(!env.state_dir().join("workspace/stolen").exists());
     assert_no_secret_reached_the_model(&server, &env);
-    // The background `sleep 300` ended with its command.
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", "^sleep 300$"])
-        .output();
-    if let Ok(left) = left {
+    // The background `sleep 317` ended with its command: killed with its group (a zombie
+    // waiting for whoever adopted it to reap it counts as ended).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive: Vec<String> = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 317$"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+            .lines()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    stat.rsplit(") ")
+                        .next()
+                        .is_some_and(|rest| !rest.starts_with('Z'))
+                })
+            })
+            .map(str::to_string)
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
         assert!(
-            left.stdout.is_empty(),
-            "a process the command started outlived it: {}",
-            String::from_utf8_lossy(&left.stdout)
+            std::time::Instant::now() < deadline,
+            "a process the command started outlived it: {alive:?}"
         );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
