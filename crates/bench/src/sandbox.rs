@@ -14,7 +14,10 @@ use openclaw_sandbox::{PrivateTemp, SandboxMode, SandboxPolicy};
 pub fn run(runs: usize) -> Result<(), String> {
     let support = openclaw_sandbox::support();
     if !support.complete() {
-        return Err(format!("this machine cannot sandbox: {}", support.describe()));
+        return Err(format!(
+            "this machine cannot sandbox: {}",
+            support.describe()
+        ));
     }
     println!("kernel support: {}", support.describe());
     let workspace = std::env::temp_dir().join(format!("openclaw-bench-ws-{}", std::process::id()));
@@ -35,7 +38,9 @@ pub fn run(runs: usize) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&workspace);
     let (p, s) = (median(&mut plain), median(&mut sandboxed));
-    println!("| `/bin/true`, {runs} runs, medians | without sandbox | with sandbox | set-up cost |");
+    println!(
+        "| `/bin/true`, {runs} runs, medians | without sandbox | with sandbox | set-up cost |"
+    );
     println!("|---|---|---|---|");
     println!(
         "| spawn + wait | {:.3} ms | {:.3} ms | {:.3} ms |",
@@ -52,7 +57,10 @@ fn once(workspace: &std::path::Path, sandbox: bool) -> Result<Duration, String> 
     let mut cmd = Command::new("/bin/true");
     cmd.current_dir(workspace)
         .env_clear()
-        .envs(openclaw_sandbox::clean_env(std::env::vars_os(), temp.path()))
+        .envs(openclaw_sandbox::clean_env(
+            std::env::vars_os(),
+            temp.path(),
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
