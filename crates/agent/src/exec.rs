@@ -405,6 +405,14 @@ mod tests {
         }
     }
 
+    /// Every command runs without a question (still inside the sandbox).
+    fn full_policy() -> ExecPolicy {
+        ExecPolicy {
+            security: ExecSecurity::Full,
+            ..ExecPolicy::default()
+        }
+    }
+
     #[test]
     fn allowlist_matches_simple_safe_commands_only() {
         let p = ExecPolicy::default();
@@ -470,10 +478,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.ends_with("[exit code 3]"), "{err}");
-        let full = ExecPolicy {
-            security: ExecSecurity::Full,
-            ..ExecPolicy::default()
-        };
+        let full = full_policy();
         let err = run_exec(
             "sleep 5",
             dir.path(),
@@ -490,10 +495,7 @@ mod tests {
     #[tokio::test]
     async fn big_output_is_drained_and_kept_head_and_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let full = ExecPolicy {
-            security: ExecSecurity::Full,
-            ..ExecPolicy::default()
-        };
+        let full = full_policy();
         // ~1.3 MB on stdout: before, the pipe filled at 64 KiB and the command stalled until
         // its timeout; now it ends at once and both ends of the output are kept.
         let out = run_exec(
@@ -516,10 +518,7 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_kills_every_process_the_command_started() {
         let dir = tempfile::tempdir().unwrap();
-        let full = ExecPolicy {
-            security: ExecSecurity::Full,
-            ..ExecPolicy::default()
-        };
+        let full = full_policy();
         let err = run_exec(
             "sleep 100 & echo $! > bg.pid; sleep 100",
             dir.path(),
