@@ -7,6 +7,8 @@
 //! can be compared as ratios on the same noisy machine.
 //!
 //! Usage: `cargo build --release && target/release/openclaw-bench [--runs N] [--peer DIR] [--peer-runs N]`
+// A benchmark binary: what it prints is its report (stdout) and its progress (stderr).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,9 +1,12 @@
 //! `openclaw`: a thin command line over the library crates.
 
+// First, so that its print macros (`outln!`, `errln!`, ...) are in scope everywhere below.
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod context;
-mod output;
+mod exit;
 
 use std::process::ExitCode;
 
@@ -31,10 +34,10 @@ fn main() -> ExitCode {
         Command::Context(args) => commands::context::run(&ctx, args),
     };
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(e) => {
             output::error(format!("{e:#}"));
-            ExitCode::FAILURE
+            exit::Exit::Failure.into()
         }
     }
 }

@@ -1,7 +1,16 @@
-//! How the CLI talks to people: colours (off for pipes and with `NO_COLOR`), warnings and
-//! hints on stderr, tables and spinners — so stdout carries only the command's result.
+//! The printer: the one place where the CLI writes to stdout and stderr.
+//!
+//! stdout carries only a command's result (human text, or JSON with `--json`); warnings,
+//! progress and hints go to stderr. Colour is decided here once per stream by `anstream`: on a
+//! terminal only, off with `NO_COLOR`, forced with `CLICOLOR_FORCE`, so escape codes never
+//! reach a pipe or file. A closed stdout (`openclaw models list | head -1`) ends the process
+//! quietly with success, as `head` asked for no more. Nothing else in the crate prints: clippy's
+//! `print_stdout`, `print_stderr` and the `anstream` print macros are denied outside this
+//! module (the workspace `Cargo.toml` and `clippy.toml`), so use [`outln!`], [`out!`],
+//! [`errln!`], [`err!`], [`json`] or the helpers below.
 
-use std::io::IsTerminal;
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
@@ -14,16 +23,66 @@ pub const DIM: Style = Style::new().dimmed();
 pub const BOLD: Style = Style::new().bold();
 pub const PATH: Style = AnsiColor::Cyan.on_default();
 
+/// Writes `text` to stdout as is and flushes it (streamed answers show at once). A closed
+/// pipe ends the process quietly with success; any other write error is ignored, as there is
+/// nowhere left to report it.
+pub fn out_text(text: impl Display) {
+    let mut stdout = anstream::stdout().lock();
+    let written = write!(stdout, "{text}").and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(crate::exit::Exit::Success as i32);
+        }
+    }
+}
+
+/// Writes `text` to stderr as is. Errors (stderr closed) are ignored.
+pub fn err_text(text: impl Display) {
+    let mut stderr = anstream::stderr().lock();
+    let _ = write!(stderr, "{text}").and_then(|()| stderr.flush());
+}
+
+/// A command's `--json` result on stdout: pretty JSON of a serde value, one trailing newline.
+/// Every character a terminal could act on is a JSON escape (text a model or server wrote
+/// may be in it); parsing gives back exactly the same strings.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let text = openclaw_untrusted::terminal::to_json_pretty(value)?;
+    out_text(format_args!("{text}\n"));
+    Ok(())
+}
+
+/// `print!` through the printer: stdout, colour stripped off a terminal, closed pipe handled.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::out_text(format_args!($($arg)*)) };
+}
+
+/// `println!` through the printer.
+macro_rules! outln {
+    () => { $crate::output::out_text("\n") };
+    ($($arg:tt)*) => { $crate::output::out_text(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprint!` through the printer.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::output::err_text(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` through the printer.
+macro_rules! errln {
+    () => { $crate::output::err_text("\n") };
+    ($($arg:tt)*) => { $crate::output::err_text(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 /// `text` in `style` (the escape codes are dropped later when colour is off).
-pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+pub fn paint(style: Style, text: impl Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
 /// Prints a warning to stderr; continuation lines are indented. The message may quote what a
 /// server or model wrote, so its control characters are made visible (it carries no colours).
-pub fn warn(message: impl std::fmt::Display) {
+pub fn warn(message: impl Display) {
     let message = message.to_string();
-    anstream::eprintln!(
+    errln!(
         "{}: {}",
         paint(WARN, "warning"),
         openclaw_untrusted::terminal::text(&message).replace('\n', "\n  ")
@@ -31,9 +90,9 @@ pub fn warn(message: impl std::fmt::Display) {
 }
 
 /// Prints an error to stderr, with control characters made visible as for [`warn`].
-pub fn error(message: impl std::fmt::Display) {
+pub fn error(message: impl Display) {
     let message = message.to_string();
-    anstream::eprintln!(
+    errln!(
         "{}: {}",
         paint(ERROR, "error"),
         openclaw_untrusted::terminal::text(&message)
@@ -41,8 +100,8 @@ pub fn error(message: impl std::fmt::Display) {
 }
 
 /// Prints a line to stdout.
-pub fn out(line: impl std::fmt::Display) {
-    anstream::println!("{line}");
+pub fn out(line: impl Display) {
+    outln!("{line}");
 }
 
 /// Left-aligned columns separated by two spaces; cells may hold colour codes.

@@ -12,6 +12,8 @@
 //!
 //! The original CLI is not installed by the test: without it the test fails under CI and is
 //! skipped (loudly) elsewhere (`openclaw_test_support::requirement`).
+// Tests report what they measured on stderr, for whoever runs them.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};

@@ -518,7 +518,7 @@ mod tests {
 
     fn message_line(i: usize) -> String {
         let e = Entry::Message {
-            role: if i % 2 == 0 {
+            role: if i.is_multiple_of(2) {
                 Role::User
             } else {
                 Role::Assistant

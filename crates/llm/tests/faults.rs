@@ -6,6 +6,8 @@
 //! the one test), which reports its own peak RSS (`VmHWM`); the parent asserts it is under the
 //! case's cap. The server runs in the parent, so only the client is measured. RELIABILITY.md
 //! has the table.
+// Tests report what they measured on stderr, for whoever runs them.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

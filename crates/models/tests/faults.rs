@@ -9,6 +9,8 @@
 //! own peak RSS; the server stays in the parent. RELIABILITY.md has the table.
 //!
 //! [`PullScript`]: openclaw_test_support::PullScript
+// Tests report what they measured on stderr, for whoever runs them.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

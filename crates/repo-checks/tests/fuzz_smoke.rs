@@ -4,6 +4,8 @@
 //!
 //! `FUZZ_SECONDS` (default 20) sets the time per target. The build is unoptimised
 //! (`FUZZ_DEV=1`): it compiles in about half the time, and a smoke run needs no speed.
+// Tests report what they measured on stderr, for whoever runs them.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use openclaw_repo_checks::{cargo_tool_available, repo_root};

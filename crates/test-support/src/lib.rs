@@ -27,6 +27,8 @@
 //! # Ok(())
 //! # }
 //! ```
+// A test harness: skip notices and measurements are for whoever runs the tests (stderr).
+#![allow(clippy::print_stderr)]
 
 mod behaviour;
 mod chat;

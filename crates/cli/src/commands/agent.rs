@@ -6,8 +6,8 @@
 //! output, terminal or not (a file or pipe is often shown on a terminal later); `--json` alone
 //! carries the exact text, JSON-escaped.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
+use crate::exit::Exit;
+use std::io::{BufRead, IsTerminal};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -24,10 +24,7 @@ use crate::args::{AgentArgs, ThinkingArg};
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, BAD, DIM, GOOD};
 
-/// Exit code after Ctrl-C, as shells expect.
-const INTERRUPTED: u8 = 130;
-
-pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: AgentArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let mut agent = build_agent(ctx, &loaded, args.model.as_deref())?;
     agent.thinking = args.thinking.map(thinking_level);
@@ -61,7 +58,7 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
         output::warn(format!(
             "interrupted; the transcript keeps everything up to now (session {session_id})"
         ));
-        return Ok(ExitCode::from(INTERRUPTED));
+        return Ok(Exit::Interrupted);
     };
     let outcome = result?;
     if args.json {
@@ -70,7 +67,7 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
             .iter()
             .map(|(c, o)| json!({"id": c.id, "name": c.name, "arguments": c.arguments, "isError": o.is_error, "result": o.content}))
             .collect();
-        output::out(terminal::to_json_pretty(&json!({
+        output::json(&json!({
             "sessionId": session_id,
             "model": outcome.model,
             "answer": outcome.answer,
@@ -80,9 +77,9 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
             "usage": {"promptTokens": outcome.usage.prompt_tokens, "completionTokens": outcome.usage.completion_tokens},
             "rounds": outcome.rounds,
             "transcript": session.path(),
-        }))?);
+        }))?;
     } else {
-        anstream::eprintln!(
+        errln!(
             "{}",
             paint(
                 DIM,
@@ -94,7 +91,7 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<ExitCode> {
             )
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The `--thinking` flag as the client's level.
@@ -135,8 +132,7 @@ impl Approver for TerminalApprover {
             if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
                 return None;
             }
-            anstream::eprint!("{}", approval_prompt(command, request.sandboxed));
-            let _ = std::io::stderr().flush();
+            err!("{}", approval_prompt(command, request.sandboxed));
             let line = read_answer().await?;
             Some(match line.trim().to_ascii_lowercase().as_str() {
                 "y" | "yes" => Decision::Run,
@@ -232,12 +228,12 @@ impl Printer {
     fn note(&mut self, line: String) {
         if self.last == Last::Text || self.last == Last::Thinking {
             if self.last == Last::Text {
-                println!();
+                outln!();
             } else {
-                eprintln!();
+                errln!();
             }
         }
-        anstream::eprintln!("{line}");
+        errln!("{line}");
         self.last = Last::Note;
     }
 
@@ -245,14 +241,13 @@ impl Printer {
         match e {
             AgentEvent::Text(t) if !self.json => {
                 if self.last == Last::Thinking {
-                    eprintln!();
+                    errln!();
                 }
-                print!("{}", terminal::text(&t));
-                let _ = std::io::stdout().flush();
+                out!("{}", terminal::text(&t));
                 self.last = Last::Text;
             }
             AgentEvent::Thinking(t) if !self.json => {
-                anstream::eprint!("{}", paint(DIM, terminal::text(&t)));
+                err!("{}", paint(DIM, terminal::text(&t)));
                 self.last = Last::Thinking;
             }
             AgentEvent::Text(_) | AgentEvent::Thinking(_) => {}
@@ -309,9 +304,9 @@ impl Printer {
     /// Ends a streamed answer with a newline.
     pub fn finish_stream(&mut self) {
         if self.last == Last::Text {
-            println!();
+            outln!();
         } else if self.last == Last::Thinking {
-            eprintln!();
+            errln!();
         }
         self.last = Last::Nothing;
     }

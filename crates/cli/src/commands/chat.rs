@@ -1,6 +1,6 @@
 //! `openclaw chat`: an interactive session with the agent.
 
-use std::process::ExitCode;
+use crate::exit::Exit;
 
 use anyhow::Result;
 use openclaw_agent::{new_session_id, Session};
@@ -14,7 +14,7 @@ use crate::output::{self, paint, DIM};
 
 const HELP: &str = "/model REF   switch model (provider/model or alias)\n/new         start a new session\n/compact     summarise older turns now\n/quit        leave (also Ctrl-D)";
 
-pub fn run(ctx: &Context, args: ChatArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: ChatArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let thinking = args.thinking.map(thinking_level);
     let mut agent = build_agent(ctx, &loaded, args.model.as_deref())?;
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: ChatArgs) -> Result<ExitCode> {
         .first()
         .map(|c| c.model_ref.to_string())
         .unwrap_or_else(|| "no model".into());
-    anstream::eprintln!(
+    errln!(
         "{}",
         paint(
             DIM,
@@ -61,24 +61,24 @@ pub fn run(ctx: &Context, args: ChatArgs) -> Result<ExitCode> {
             .map_or((line, ""), |(c, r)| (c, r.trim()))
         {
             ("/quit" | "/exit", _) => break,
-            ("/help", _) => anstream::eprintln!("{HELP}"),
+            ("/help", _) => errln!("{HELP}"),
             ("/new", _) => {
                 session = Session::open(&sessions, &new_session_id(), agent.workspace.root())?;
-                anstream::eprintln!("{}", paint(DIM, format!("new session {}", session.id())));
+                errln!("{}", paint(DIM, format!("new session {}", session.id())));
             }
             ("/model", r) if !r.is_empty() => match build_agent(ctx, &loaded, Some(r)) {
                 Ok(mut a) => {
                     a.thinking = thinking;
                     agent = a;
-                    anstream::eprintln!("{}", paint(DIM, format!("model: {r}")));
+                    errln!("{}", paint(DIM, format!("model: {r}")));
                 }
                 Err(e) => output::error(e),
             },
             ("/compact", _) => match rt.block_on(agent.compact_now(&mut session)) {
                 Ok(Some(n)) => {
-                    anstream::eprintln!("{}", paint(DIM, format!("compacted {n} messages")))
+                    errln!("{}", paint(DIM, format!("compacted {n} messages")))
                 }
-                Ok(None) => anstream::eprintln!("{}", paint(DIM, "nothing to compact yet")),
+                Ok(None) => errln!("{}", paint(DIM, "nothing to compact yet")),
                 Err(e) => output::error(e),
             },
             (cmd, _) if cmd.starts_with('/') => {
@@ -103,6 +103,6 @@ pub fn run(ctx: &Context, args: ChatArgs) -> Result<ExitCode> {
         }
     }
     let _ = editor.save_history(&history);
-    anstream::eprintln!("{}", paint(DIM, format!("session {} saved", session.id())));
-    Ok(ExitCode::SUCCESS)
+    errln!("{}", paint(DIM, format!("session {} saved", session.id())));
+    Ok(Exit::Success)
 }

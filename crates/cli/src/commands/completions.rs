@@ -3,21 +3,19 @@
 //! The script is generated from the same clap definitions the binary parses with
 //! (`clap_complete`, clap's own generator), so it can never fall behind the real command line.
 
-use std::process::ExitCode;
+use crate::exit::Exit;
 
 use anyhow::Result;
 use clap::CommandFactory;
 
 use crate::args::{Cli, CompletionsArgs};
 
-pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
+pub fn run(args: CompletionsArgs) -> Result<Exit> {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "openclaw", &mut script);
-    // Written in one go: a closed pipe (`| head`) is an error to report, not a panic.
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&script)?;
-    stdout.flush()?;
-    Ok(ExitCode::SUCCESS)
+    // Generated into memory (clap_complete panics on a failed write), then written in one go
+    // through the printer, which ends quietly on a closed pipe (`| head`).
+    out!("{}", String::from_utf8_lossy(&script));
+    Ok(Exit::Success)
 }

@@ -1,6 +1,6 @@
 //! `openclaw config get|set|unset|file|validate`.
 
-use std::process::ExitCode;
+use crate::exit::Exit;
 
 use anyhow::{bail, Result};
 use openclaw_config::{ConfigEditor, ConfigError, ConfigPath, Severity};
@@ -10,7 +10,7 @@ use crate::args::ConfigCommand;
 use crate::context::Context;
 use crate::output::{self, paint, GOOD};
 
-pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<Exit> {
     let file = &ctx.paths.config_file;
     match cmd {
         ConfigCommand::File => {
@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<ExitCode> {
             let value = redact(&value, path.last_key());
             match (&value, json) {
                 (Value::String(s), false) => output::out(s),
-                _ => output::out(serde_json::to_string_pretty(&value)?),
+                _ => output::json(&value)?,
             }
         }
         ConfigCommand::Set {
@@ -71,10 +71,10 @@ pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<ExitCode> {
         }
         ConfigCommand::Validate { json } => return validate(ctx, json),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
+fn validate(ctx: &Context, json: bool) -> Result<Exit> {
     let file = &ctx.paths.config_file;
     let env = |k: &str| ctx.var(k);
     let result = openclaw_config::load(file, &env);
@@ -83,18 +83,14 @@ fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
             Ok(l) => (true, l.exists, Vec::new(), l.warnings.clone()),
             Err(e) => (false, file.exists(), error_diagnostics(e), Vec::new()),
         };
-        output::out(serde_json::to_string_pretty(&json!({
+        output::json(&json!({
             "path": file,
             "exists": exists,
             "valid": valid,
             "errors": errors,
             "warnings": warnings,
-        }))?);
-        return Ok(if valid {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        }))?;
+        return Ok(if valid { Exit::Success } else { Exit::Failure });
     }
     match result {
         Ok(loaded) => {
@@ -114,7 +110,7 @@ fn validate(ctx: &Context, json: bool) -> Result<ExitCode> {
                     ctx.show_path(file)
                 ));
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Err(e) => Err(e.into()),
     }

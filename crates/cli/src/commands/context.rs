@@ -5,7 +5,7 @@
 //! workspace file how many characters and tokens it has and how many went in — so a user
 //! whose `MEMORY.md` keeps growing sees it being cut before the model forgets things.
 
-use std::process::ExitCode;
+use crate::exit::Exit;
 
 use anyhow::Result;
 use openclaw_agent::PromptReport;
@@ -19,7 +19,7 @@ use crate::output::{self, paint, BOLD, DIM};
 /// The context assumed when no model can be called (none configured or discovered).
 const FALLBACK_CONTEXT: u64 = 8192;
 
-pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: ContextArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let agent = build_agent(ctx, &loaded, args.model.as_deref())?;
     let tools = agent.tool_list();
@@ -44,8 +44,8 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
         if args.show_prompt {
             value["prompt"] = json!(prompt);
         }
-        output::out(serde_json::to_string_pretty(&value)?);
-        return Ok(ExitCode::SUCCESS);
+        output::json(&value)?;
+        return Ok(Exit::Success);
     }
     output::out(render(
         &report,
@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<ExitCode> {
             )
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The breakdown as a table.

@@ -1,9 +1,9 @@
 //! `openclaw doctor`: every check of the troubleshooting section of OpenClaw's Ollama page, each with a
 //! verdict and the exact fix; `--fix` repairs what is safe after showing the change.
 
+use crate::exit::Exit;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -77,21 +77,21 @@ impl DoctorReport {
     }
 }
 
-pub fn run(ctx: &Context, args: DoctorArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: DoctorArgs) -> Result<Exit> {
     let report = run_checks(ctx, args.fix)?;
     if args.json {
-        output::out(serde_json::to_string_pretty(&json!({
+        output::json(&json!({
             "ok": report.ok(),
             "checks": report.checks,
             "fixed": report.fixed,
-        }))?);
+        }))?;
     } else {
         print_report(&report);
     }
     Ok(if report.ok() {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::FAILURE
+        Exit::Failure
     })
 }
 
@@ -513,7 +513,7 @@ fn apply_fixes(ctx: &Context, report: &DoctorReport) -> Result<Vec<String>> {
             "add auth profile ollama:default (api_key \"ollama-local\") to {}",
             ctx.show_path(&path)
         );
-        anstream::eprintln!("{} {change}", paint(BOLD, "fix:"));
+        errln!("{} {change}", paint(BOLD, "fix:"));
         store.set_api_key("ollama:default", OLLAMA, "ollama-local");
         store.save()?;
         fixed.push(change);

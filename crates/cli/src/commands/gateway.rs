@@ -9,10 +9,10 @@
 //! holder died is recognised as stale, and a second start on the same port is refused with a
 //! message that names the first.
 
+use crate::exit::Exit;
 use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
@@ -25,12 +25,10 @@ use crate::args::{GatewayArgs, GatewayCommand, GatewayRunArgs};
 use crate::context::Context;
 use crate::output::{self, paint, DIM, GOOD};
 
-/// Exit code of `gateway status` when no gateway runs (as `systemctl status`).
-const NOT_RUNNING: u8 = 3;
 /// How long `gateway stop` waits for the gateway to exit (its own grace period is 10 s).
 const STOP_WAIT: Duration = Duration::from_secs(15);
 
-pub fn run(ctx: &Context, args: GatewayArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: GatewayArgs) -> Result<Exit> {
     match args.command {
         None => serve(ctx, args.run),
         Some(GatewayCommand::Status { json }) => status(ctx, json),
@@ -46,7 +44,7 @@ fn run_dir(ctx: &Context) -> PathBuf {
     gateway_dir(&ctx.paths)
 }
 
-fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
+fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<Exit> {
     init_logging(ctx, args.verbose);
     let loaded = ctx.load_config()?;
     let gw = &loaded.config.gateway;
@@ -85,7 +83,7 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
         };
         // Recorded before it is announced: once "listening" shows, `status` sees it.
         let record = RunRecord::write(&run_dir(ctx), local, lock)?;
-        anstream::eprintln!("listening on {}", base_url(local));
+        errln!("listening on {}", base_url(local));
         announce(ctx, local, &auth);
         let state = AppState::new(GatewayOptions {
             config: loaded.config.clone(),
@@ -100,15 +98,15 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<ExitCode> {
         record.remove();
         Ok::<_, anyhow::Error>(())
     })?;
-    anstream::eprintln!("gateway stopped");
-    Ok(ExitCode::SUCCESS)
+    errln!("gateway stopped");
+    Ok(Exit::Success)
 }
 
 /// The page URL, with the token in the fragment when it is safe to show.
 fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedAuth) {
     let page = page_url(local);
     match (&auth.mode, &auth.source) {
-        (AuthMode::None, _) => anstream::eprintln!(
+        (AuthMode::None, _) => errln!(
             "{}",
             paint(
                 output::WARN,
@@ -128,16 +126,16 @@ fn announce(ctx: &Context, local: SocketAddr, auth: &openclaw_gateway::ResolvedA
             let show =
                 matches!(source, TokenSource::File { .. }) || std::io::stderr().is_terminal();
             if show {
-                anstream::eprintln!("open {page}#token={token}");
+                errln!("open {page}#token={token}");
             } else {
-                anstream::eprintln!("open {page} and enter the gateway token");
+                errln!("open {page} and enter the gateway token");
             }
             if let TokenSource::File {
                 path,
                 created: true,
             } = source
             {
-                anstream::eprintln!(
+                errln!(
                     "{}",
                     paint(
                         DIM,
@@ -218,13 +216,13 @@ fn init_logging(ctx: &Context, verbose: bool) {
 /// Resolves on the first SIGINT or SIGTERM; a second one exits at once.
 async fn shutdown_signal() {
     wait_for_signal().await;
-    anstream::eprintln!(
+    errln!(
         "shutting down: running answers may finish (up to 10 s); press Ctrl-C again to stop now"
     );
     tokio::spawn(async {
         wait_for_signal().await;
-        anstream::eprintln!("stopped before running answers finished");
-        std::process::exit(130);
+        errln!("stopped before running answers finished");
+        std::process::exit(Exit::Interrupted as i32);
     });
 }
 
@@ -433,20 +431,18 @@ fn health(r: &Recorded) -> bool {
     response.starts_with("HTTP/1.1 200") && response.contains("\"ok\":true")
 }
 
-fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
+fn status(ctx: &Context, as_json: bool) -> Result<Exit> {
     let running = running_gateways(&run_dir(ctx));
     if running.is_empty() {
         if as_json {
-            output::out(serde_json::to_string_pretty(
-                &json!({"running": false, "instances": []}),
-            )?);
+            output::json(&json!({"running": false, "instances": []}))?;
         } else {
-            anstream::eprintln!(
+            errln!(
                 "no gateway is running for {} (start one with `openclaw gateway`)",
                 ctx.show_path(&ctx.paths.state_dir)
             );
         }
-        return Ok(ExitCode::from(NOT_RUNNING));
+        return Ok(Exit::NotRunning);
     }
     let token = std::fs::read_to_string(settings::token_path(&ctx.paths))
         .ok()
@@ -469,7 +465,7 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
         let mut out = instances[0].clone();
         out["running"] = json!(true);
         out["instances"] = Value::Array(instances);
-        output::out(serde_json::to_string_pretty(&out)?);
+        output::json(&out)?;
     } else {
         for (r, i) in running.iter().zip(&instances) {
             let health_text = if i["healthy"] == true {
@@ -494,17 +490,17 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn stop(ctx: &Context) -> Result<ExitCode> {
+fn stop(ctx: &Context) -> Result<Exit> {
     let running = running_gateways(&run_dir(ctx));
     if running.is_empty() {
-        anstream::eprintln!(
+        errln!(
             "no gateway is running for {}",
             ctx.show_path(&ctx.paths.state_dir)
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     for r in &running {
         let pid = libc::pid_t::try_from(r.pid).context("invalid pid in the gateway record")?;
@@ -523,9 +519,9 @@ fn stop(ctx: &Context) -> Result<ExitCode> {
         left.retain(|r| gateway_alive(r.pid));
         if left.is_empty() {
             for r in &running {
-                anstream::eprintln!("gateway stopped (pid {}, port {})", r.pid, r.port);
+                errln!("gateway stopped (pid {}, port {})", r.pid, r.port);
             }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Success);
         }
         std::thread::sleep(Duration::from_millis(50));
     }

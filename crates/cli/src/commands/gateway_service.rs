@@ -10,9 +10,9 @@
 //! spaces, `%` or `$` works; an executable path systemd will not run (one with a quote or a
 //! backslash) is refused with a hint rather than written into a unit that never starts.
 
+use crate::exit::Exit;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use openclaw_gateway::settings::{gateway_dir, TOKEN_ENV};
@@ -36,7 +36,7 @@ const ENV_FILE_HEADER: [&str; 3] = [
 ];
 
 /// `openclaw gateway install [--print] [--port N]`.
-pub fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<ExitCode> {
+pub fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<Exit> {
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .context("cannot find the openclaw executable")?;
@@ -44,11 +44,11 @@ pub fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<ExitCode
     let secrets = secret_values(ctx);
     let unit = unit_text(ctx, &exe, port, &env_file, &secrets, print)?;
     if print {
-        print!("{unit}");
-        return Ok(ExitCode::SUCCESS);
+        out!("{unit}");
+        return Ok(Exit::Success);
     }
     write_env_file(&env_file, &secrets.set)?;
-    anstream::eprintln!(
+    errln!(
         "wrote {} (mode 0600{})",
         ctx.show_path(&env_file),
         if secrets.set.is_empty() {
@@ -68,15 +68,15 @@ pub fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<ExitCode
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(UNIT_NAME);
     openclaw_config::write_atomic(&path, &unit, false)?;
-    anstream::eprintln!("wrote {}", ctx.show_path(&path));
+    errln!("wrote {}", ctx.show_path(&path));
     for name in &secrets.missing {
         output::warn(format!(
             "the config reads ${{{name}}}, which is not set here: add `{name}=\"…\"` to {}",
             env_file.display()
         ));
     }
-    eprintln!("start it now and at every login with:\n  systemctl --user daemon-reload\n  systemctl --user enable --now openclaw-gateway");
-    Ok(ExitCode::SUCCESS)
+    errln!("start it now and at every login with:\n  systemctl --user daemon-reload\n  systemctl --user enable --now openclaw-gateway");
+    Ok(Exit::Success)
 }
 
 /// The secrets the service needs: set here (name, value), and read by the config but unset.

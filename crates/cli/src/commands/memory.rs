@@ -5,8 +5,8 @@
 //! (a bar on a terminal, a line per phase otherwise); results go to stdout, as JSON with
 //! `--json`.
 
+use crate::exit::Exit;
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use openclaw_config::DEFAULT_AGENT_ID;
@@ -20,7 +20,7 @@ use crate::args::{MemoryCommand, SearchModeArg};
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, BOLD, DIM, GOOD};
 
-pub fn run(ctx: &Context, cmd: MemoryCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: MemoryCommand) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let env = |k: &str| ctx.var(k);
     let settings = openclaw_memory::resolve_settings(&loaded.config, &env);
@@ -66,14 +66,14 @@ impl Memory {
         }
     }
 
-    fn status(&self, ctx: &Context, as_json: bool) -> Result<ExitCode> {
+    fn status(&self, ctx: &Context, as_json: bool) -> Result<Exit> {
         let status = if self.index_path.exists() {
             Some(self.open()?.status()?)
         } else {
             None
         };
         if as_json {
-            output::out(serde_json::to_string_pretty(&json!({
+            output::json(&json!({
                 "enabled": self.settings.enabled,
                 "workspace": self.workspace,
                 "index": self.index_path,
@@ -82,8 +82,8 @@ impl Memory {
                 "weights": {"vector": self.settings.vector_weight, "text": self.settings.text_weight},
                 "maxResults": self.settings.max_results,
                 "status": status,
-            }))?);
-            return Ok(ExitCode::SUCCESS);
+            }))?;
+            return Ok(Exit::Success);
         }
         let onoff = if self.settings.enabled {
             paint(GOOD, "on")
@@ -118,7 +118,7 @@ impl Memory {
             )),
             Some(s) => print_status(&s),
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     }
 
     fn sync(&self, index: &mut MemoryIndex, force: bool, quiet: bool) -> Result<SyncReport> {
@@ -133,7 +133,7 @@ impl Memory {
         Ok(report)
     }
 
-    fn index(&self, ctx: &Context, force: bool, as_json: bool) -> Result<ExitCode> {
+    fn index(&self, ctx: &Context, force: bool, as_json: bool) -> Result<Exit> {
         if !self.settings.enabled {
             output::warn("memory.search.enabled is false: the agent has no memory tools, but the index is built anyway");
         }
@@ -143,10 +143,10 @@ impl Memory {
             output::warn(note);
         }
         if as_json {
-            output::out(serde_json::to_string_pretty(&json!({
+            output::json(&json!({
                 "report": report,
                 "status": index.status()?,
-            }))?);
+            }))?;
         } else {
             output::out(format!(
                 "indexed {} memory files from {}: {} changed, {} removed; {} chunks, {} embedded now ({:.1} s)",
@@ -179,9 +179,9 @@ impl Memory {
                     .as_ref()
                     .map_or("MODEL", |e| e.model.as_str())
             ));
-            return Ok(ExitCode::FAILURE);
+            return Ok(Exit::Failure);
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     }
 
     fn search(
@@ -191,7 +191,7 @@ impl Memory {
         max_results: Option<usize>,
         mode: Option<SearchModeArg>,
         as_json: bool,
-    ) -> Result<ExitCode> {
+    ) -> Result<Exit> {
         if query.trim().is_empty() {
             anyhow::bail!("give the text to search for: `openclaw memory search \"what we decided about the trip\"`");
         }
@@ -245,20 +245,20 @@ impl Memory {
         }
         if as_json {
             let results: Vec<_> = hits.iter().map(hit_json).collect();
-            output::out(serde_json::to_string_pretty(&json!({
+            output::json(&json!({
                 "query": query,
                 "mode": mode_used,
                 "embeddingModel": report.embedding_model,
                 "results": results,
-            }))?);
-            return Ok(ExitCode::SUCCESS);
+            }))?;
+            return Ok(Exit::Success);
         }
         if hits.is_empty() {
             output::out(paint(
                 DIM,
                 format!("no notes match \"{query}\" ({mode_used} search)"),
             ));
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Success);
         }
         for hit in &hits {
             let parts: Vec<String> = [("vector", hit.vector), ("keyword", hit.keyword)]
@@ -278,7 +278,7 @@ impl Memory {
                 output::out(format!("    {line}"));
             }
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     }
 }
 
@@ -370,7 +370,7 @@ impl Progress {
                     if terminal {
                         self.bar = Some(bar(total as u64, &format!("embedding with {model}")));
                     } else {
-                        eprintln!("embedding {total} chunks with {model}…");
+                        errln!("embedding {total} chunks with {model}…");
                     }
                 }
                 if let Some(b) = &self.bar {

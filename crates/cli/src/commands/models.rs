@@ -1,6 +1,6 @@
 //! `openclaw models list|status|set|fallbacks`.
 
-use std::process::ExitCode;
+use crate::exit::Exit;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -16,7 +16,7 @@ use crate::args::{FallbacksCommand, ListArgs, ModelsCommand, StatusArgs};
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, BAD, DIM, GOOD};
 
-pub fn run(ctx: &Context, cmd: ModelsCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: ModelsCommand) -> Result<Exit> {
     match cmd {
         ModelsCommand::List(args) => list(ctx, &args),
         ModelsCommand::Status(args) => status(ctx, &args),
@@ -54,7 +54,7 @@ struct SkippedRow {
     reason: String,
 }
 
-fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+fn list(ctx: &Context, args: &ListArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let selection = Selection::from_config(&loaded.config);
     for e in &selection.invalid {
@@ -93,7 +93,7 @@ fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         if args.all {
             doc["skipped"] = serde_json::to_value(&skipped)?;
         }
-        output::out(serde_json::to_string_pretty(&doc)?);
+        output::json(&doc)?;
     } else if args.plain {
         for r in &rows {
             output::out(&r.key);
@@ -106,7 +106,7 @@ fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
             output::out("No models found.");
         } else {
             let table_rows: Vec<Vec<String>> = rows.iter().map(table_row).collect();
-            anstream::print!(
+            out!(
                 "{}",
                 output::table(
                     &["Model", "Input", "Ctx", "Local", "Auth", "Tags"],
@@ -120,7 +120,7 @@ fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|s| vec![s.key.clone(), paint(DIM, &s.reason)])
                 .collect();
-            anstream::print!("{}", output::table(&["Model", "Reason"], &table_rows));
+            out!("{}", output::table(&["Model", "Reason"], &table_rows));
         } else if let DiscoveryOutcome::Ran(report) = &catalog.discovery {
             let no_tools = report
                 .skipped
@@ -128,18 +128,14 @@ fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 .filter(|s| matches!(s.reason, SkipReason::NoTools { .. }))
                 .count();
             if no_tools > 0 && !report.models.is_empty() {
-                anstream::eprintln!(
+                errln!(
                     "{}",
                     paint(DIM, format!("{no_tools} installed Ollama model(s) without the `tools` capability are not listed; `--all` shows them"))
                 );
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
 fn model_rows(
@@ -341,7 +337,7 @@ fn context_warnings(ctx: &Context, catalog: &Catalog) -> Result<Vec<String>> {
     Ok(found.iter().map(ToString::to_string).collect())
 }
 
-fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
+fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let selection = Selection::from_config(&loaded.config);
     for e in &selection.invalid {
@@ -355,7 +351,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let catalog = ctx.catalog(&loaded, None)?;
     let env = |k: &str| ctx.var(k);
@@ -404,7 +400,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     let mut notes = discovery_notes(&catalog, catalog.models.is_empty());
     notes.extend(context_warnings(ctx, &catalog)?);
     if args.json {
-        output::out(serde_json::to_string_pretty(&json!({
+        output::json(&json!({
             "configPath": loaded.path,
             "configExists": loaded.exists,
             "agentDir": ctx.paths.agent_dir(openclaw_config::DEFAULT_AGENT_ID),
@@ -416,8 +412,8 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
             "discovery": discovery_json(&catalog),
             "catalogSize": catalog.models.len(),
             "warnings": notes,
-        }))?);
-        return Ok(ExitCode::SUCCESS);
+        }))?;
+        return Ok(Exit::Success);
     }
     for note in &notes {
         output::warn(note);
@@ -430,7 +426,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         &probes,
         default_in_catalog,
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 async fn futures_join_all<F: std::future::Future>(
@@ -572,7 +568,7 @@ fn resolve_for_write(ctx: &Context, loaded: &LoadedConfig, input: &str) -> Resul
     Ok(r)
 }
 
-fn set_default(ctx: &Context, model: &str) -> Result<ExitCode> {
+fn set_default(ctx: &Context, model: &str) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let r = resolve_for_write(ctx, &loaded, model)?;
     let mut editor = ConfigEditor::open(&ctx.paths.config_file)?;
@@ -588,10 +584,10 @@ fn set_default(ctx: &Context, model: &str) -> Result<ExitCode> {
         output::warn(w);
     }
     output::out(format!("{} {r}", paint(GOOD, "Default model:")));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
+fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let selection = Selection::from_config(&loaded.config);
     match cmd {
@@ -602,7 +598,7 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
                 .map(ToString::to_string)
                 .collect();
             if json {
-                output::out(serde_json::to_string_pretty(&json!({ "fallbacks": list }))?);
+                output::json(&json!({ "fallbacks": list }))?;
             } else if list.is_empty() {
                 output::out(
                     "No fallbacks (add one with `openclaw models fallbacks add provider/model`).",
@@ -613,7 +609,7 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
                     output::out(format!("- {f}"));
                 }
             }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Success);
         }
         FallbacksCommand::Add { model } => {
             let r = resolve_for_write(ctx, &loaded, &model)?;
@@ -622,7 +618,7 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
             }
             if selection.fallbacks.contains(&r) {
                 output::out(format!("`{r}` is already a fallback."));
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Success);
             }
             let mut editor = ConfigEditor::open(&ctx.paths.config_file)?;
             add_fallback(&mut editor, &r.to_string())?;
@@ -665,7 +661,7 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<ExitCode> {
             output::out(format!("{} all fallbacks", paint(GOOD, "Cleared")));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Appends to `fallbacks` (OpenClaw's key), or to the seed's `fallback` when that is the

@@ -13,8 +13,8 @@
 //! terminal and with piped answers alike; `--non-interactive` never asks and fails with the
 //! reason instead.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
+use crate::exit::Exit;
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::{anyhow, bail, Result};
 use openclaw_config::{AuthProfiles, ConfigEditor, ConfigPath, LoadedConfig, DEFAULT_AGENT_ID};
@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::args::{DoctorArgs, OnboardArgs};
 use crate::commands::doctor;
 use crate::commands::pull::{
-    human_bytes, model_name, pull_with_progress, OllamaTarget, PullOutcome, EXIT_INTERRUPTED,
+    human_bytes, model_name, pull_with_progress, OllamaTarget, PullOutcome,
 };
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, BOLD, DIM, GOOD};
@@ -39,7 +39,7 @@ const SUGGESTED_MODEL: &str = "llama3.3";
 const PROFILE_ID: &str = "ollama:default";
 const PROFILE_KEY: &str = "ollama-local";
 
-pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: OnboardArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let mut prompt = Prompt::new(!args.non_interactive);
     say(paint(BOLD, "OpenClaw setup: local models through Ollama"));
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
                     "{e}\n  Not installed yet? https://ollama.com/download"
                 ));
                 if !prompt.interactive {
-                    return Ok(ExitCode::FAILURE);
+                    return Ok(Exit::Failure);
                 }
                 let answer = prompt.ask(
                     "Press Enter to try again, type where Ollama listens (e.g. http://gpu-box:11434), or q to quit: ",
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
                 match answer.as_deref().map(str::trim) {
                     None | Some("q" | "quit" | "n" | "no") => {
                         say("Stopped: nothing was written.");
-                        return Ok(ExitCode::FAILURE);
+                        return Ok(Exit::Failure);
                     }
                     Some("") => {}
                     Some(url) => {
@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
         let name = match answer.as_deref().map(str::trim) {
             None | Some("n" | "no" | "q" | "quit") => {
                 say(format!("Stopped: nothing was written. Pull a tools-capable model (`openclaw models pull {SUGGESTED_MODEL}`) and run `openclaw onboard` again."));
-                return Ok(ExitCode::FAILURE);
+                return Ok(Exit::Failure);
             }
             Some("" | "y" | "yes") => SUGGESTED_MODEL.to_string(),
             Some(other) => match model_name(other) {
@@ -111,7 +111,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
             },
         };
         match pull_with_progress(ctx, &target, &name) {
-            Ok(PullOutcome::Interrupted) => return Ok(ExitCode::from(EXIT_INTERRUPTED)),
+            Ok(PullOutcome::Interrupted) => return Ok(Exit::Interrupted),
             Ok(PullOutcome::Pulled(summary)) => {
                 say(format!("Pulled `{name}` ({}).", summary.describe()));
             }
@@ -153,7 +153,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
     // 5. Check.
     if args.json {
         let report_json = doctor::run_checks(ctx, false)?;
-        output::out(serde_json::to_string_pretty(&json!({
+        output::json(&json!({
             "ollama": {
                 "baseUrl": base,
                 "installed": report.installed,
@@ -166,11 +166,11 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
             "authProfileCreated": written.profile_created,
             "baseUrlSaved": saved_base,
             "doctor": { "ok": report_json.ok(), "checks": report_json.checks },
-        }))?);
+        }))?;
         return Ok(if report_json.ok() {
-            ExitCode::SUCCESS
+            Exit::Success
         } else {
-            ExitCode::FAILURE
+            Exit::Failure
         });
     }
     print_written(ctx, &written);
@@ -187,7 +187,7 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<ExitCode> {
 
 /// A line of the conversation (stderr, so stdout keeps only results).
 fn say(text: impl std::fmt::Display) {
-    anstream::eprintln!("{text}");
+    errln!("{text}");
 }
 
 /// Where to look first, and how that was decided (shown to the user).
@@ -461,9 +461,7 @@ impl Prompt {
 
     /// One answer; `None` when stdin is closed.
     fn ask(&mut self, question: &str) -> Result<Option<String>> {
-        let mut stderr = anstream::stderr();
-        write!(stderr, "{question}")?;
-        stderr.flush()?;
+        err!("{question}");
         let mut line = String::new();
         let n = std::io::stdin().lock().read_line(&mut line)?;
         if n == 0 {

@@ -7,9 +7,9 @@
 //! there are plain lines instead — one per step and per layer at 0/25/50/75/100 % — so CI logs
 //! stay readable. Ctrl-C stops cleanly (exit 130); Ollama keeps the partial download.
 
+use crate::exit::Exit;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -24,16 +24,13 @@ use crate::args::PullArgs;
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, DIM, GOOD};
 
-/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-pub const EXIT_INTERRUPTED: u8 = 130;
-
-pub fn run(ctx: &Context, args: &PullArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: &PullArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let name = model_name(&args.model)?;
     let target = OllamaTarget::resolve(ctx, &loaded, None);
     let summary = match pull_with_progress(ctx, &target, &name)? {
         PullOutcome::Pulled(summary) => summary,
-        PullOutcome::Interrupted => return Ok(ExitCode::from(EXIT_INTERRUPTED)),
+        PullOutcome::Interrupted => return Ok(Exit::Interrupted),
     };
     output::out(format!(
         "{} `{name}` ({}) into Ollama at {}",
@@ -42,7 +39,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<ExitCode> {
         target.base
     ));
     after_pull_hints(ctx, &loaded, &name);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The model name as Ollama wants it: trimmed, without an `ollama/` prefix.
@@ -232,7 +229,7 @@ fn after_pull_hints(ctx: &Context, loaded: &LoadedConfig, name: &str) {
 }
 
 fn note(text: &str) {
-    anstream::eprintln!("{}", paint(DIM, text));
+    errln!("{}", paint(DIM, text));
 }
 
 /// `4920753328` → `4.9 GB`, `12403` → `12 KB` (decimal units, as Ollama prints sizes).
@@ -303,7 +300,7 @@ impl Plain {
         match event {
             PullEvent::Status(status) => {
                 if self.last_status.as_deref() != Some(status) {
-                    anstream::eprintln!("{status}");
+                    errln!("{status}");
                     self.last_status = Some(status.clone());
                 }
             }
@@ -321,9 +318,9 @@ impl Plain {
                     return;
                 }
                 self.printed.insert(layer.digest.clone(), milestone);
-                anstream::eprintln!("{}", plain_layer_line(layer, milestone));
+                errln!("{}", plain_layer_line(layer, milestone));
             }
-            PullEvent::Success => anstream::eprintln!("success"),
+            PullEvent::Success => errln!("success"),
         }
     }
 }

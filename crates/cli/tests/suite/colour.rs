@@ -100,3 +100,47 @@ fn no_escape_sequences_reach_a_pipe() {
         );
     }
 }
+
+/// `openclaw models list | head -1`: once the reader is gone, the command ends quietly with
+/// success (no panic, no "Broken pipe" error) whatever it was writing. The read ends are
+/// closed before the commands write a byte, so every write fails.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let names: Vec<String> = (0..200).map(|i| format!("model-{i:03}")).collect();
+    let models: Vec<ModelSpec> = names.iter().map(|n| ModelSpec::new(n)).collect();
+    let server = TestServer::builder()
+        .models(models)
+        .start_blocking()
+        .unwrap();
+    let env = Env::new().api_key("ollama-local").ollama(&server);
+    let commands: &[&[&str]] = &[
+        &["models", "list"],
+        &["models", "list", "--json"],
+        &["completions", "bash"],
+    ];
+    for args in commands {
+        let mut child = env
+            .std_command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "`openclaw {}`: {stderr}",
+            args.join(" ")
+        );
+        assert!(
+            !stderr.contains("panicked")
+                && !stderr.contains("Broken pipe")
+                && !stderr.contains("error"),
+            "`openclaw {}` complained about the closed pipe: {stderr}",
+            args.join(" ")
+        );
+    }
+}

@@ -1,6 +1,8 @@
 //! `ollama-test-server`: the test server as a process, for benchmarks and scripts that need a
 //! URL rather than a library. Prints `listening on http://127.0.0.1:PORT` once it accepts
 //! connections, then serves until killed.
+// A small tool whose whole output is its usage and its address.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
 use std::process::ExitCode;
