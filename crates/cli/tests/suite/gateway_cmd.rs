@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use super::support::Env;
 
 /// A gateway child process and the stderr lines it printed so far.
-struct Running {
-    child: Child,
+pub(super) struct Running {
+    pub(super) child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Running {
-    fn start(env: &Env, args: &[&str]) -> Self {
+    pub(super) fn start(env: &Env, args: &[&str]) -> Self {
         let mut child = env
             .std_command(args)
             .stdin(Stdio::null())
@@ -61,13 +61,13 @@ impl Running {
     }
 
     /// The port of `listening on http://127.0.0.1:PORT`.
-    fn port(&mut self) -> u16 {
+    pub(super) fn port(&mut self) -> u16 {
         let line = self.line_starting("listening on http://");
         line.rsplit(':').next().unwrap().trim().parse().unwrap()
     }
 
     /// Waits (up to 20 s) for the process to exit.
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
+    pub(super) fn wait_exit(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::support::Env;
 
 /// A config with one explicit model of an 8192-token context, reachable or not.
-fn config(base_url: &str) -> String {
+pub(super) fn config(base_url: &str) -> String {
     format!(
         r#"{{
   models: {{ providers: {{ local: {{ baseUrl: "{base_url}", api: "openai-completions",
@@ -22,6 +22,13 @@ fn config(base_url: &str) -> String {
 
 fn workspace(env: &Env) -> std::path::PathBuf {
     let ws = env.state_dir().join("workspace");
+    fill_workspace(&ws);
+    ws
+}
+
+/// Writes the workspace files of these tests (three memory files, a USER.md too long for an
+/// 8K model's budget) into `ws`.
+pub(super) fn fill_workspace(ws: &std::path::Path) {
     std::fs::create_dir_all(ws.join("memory")).unwrap();
     std::fs::write(ws.join("AGENTS.md"), "# Rules\n\n- Be brief.\n").unwrap();
     std::fs::write(ws.join("SOUL.md"), "# Soul\n\nCalm and practical.\n").unwrap();
@@ -44,7 +51,6 @@ fn workspace(env: &Env) -> std::path::PathBuf {
         "# 2026-03-02\n\n- Booked Marcello's for Friday.\n- Bought brake fluid for the car.\n",
     )
     .unwrap();
-    ws
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod agent_cmd;
 mod bounded_tools;
 mod colour;
+mod command_snapshots;
 mod completions_cmd;
 mod config_cmd;
 mod config_safety;

@@ -42,6 +42,14 @@ impl Env {
         self.var("OLLAMA_API_KEY", key)
     }
 
+    /// The value this `Env` gives an environment variable, if any.
+    pub fn var_value(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// `OLLAMA_HOST=127.0.0.1:PORT` of this server, so discovery talks to it.
     pub fn ollama(self, server: &TestServer) -> Self {
         self.var("OLLAMA_HOST", server.addr().to_string())
