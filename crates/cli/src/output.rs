@@ -51,6 +51,23 @@ pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// For `#[serde(serialize_with)]`: a human text that may carry [`paint`]ed parts goes into JSON
+/// without its escape codes.
+pub fn plain<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&anstream::adapter::strip_str(text))
+}
+
+/// [`plain`] for an optional text.
+pub fn plain_opt<S: serde::Serializer>(
+    text: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(text) => plain(text, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// `print!` through the printer: stdout, colour stripped off a terminal, closed pipe handled.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::out_text(format_args!($($arg)*)) };

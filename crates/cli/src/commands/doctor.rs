@@ -36,10 +36,18 @@ pub enum Status {
 pub struct Check {
     pub id: &'static str,
     pub status: Status,
+    /// Human text: paths in it are painted for the terminal, plain in JSON.
+    #[serde(serialize_with = "output::plain")]
     pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "output::plain_opt"
+    )]
     pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "output::plain_opt"
+    )]
     pub fix: Option<String>,
 }
 

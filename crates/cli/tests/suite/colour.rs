@@ -47,6 +47,24 @@ fn no_escape_sequences_reach_a_pipe() {
             );
         }
     }
+    // JSON never carries colour, not even escaped and with colour forced: it is data.
+    for args in [
+        &["doctor", "--json"][..],
+        &["models", "list", "--json"],
+        &["models", "status", "--json"],
+        &["config", "validate", "--json"],
+        &["gateway", "status", "--json"],
+    ] {
+        let mut forced = env.std_command(args);
+        forced.env("CLICOLOR_FORCE", "1");
+        let (stdout, _) = piped(forced);
+        let stdout = String::from_utf8_lossy(&stdout);
+        assert!(
+            !stdout.contains("\\u001b") && !stdout.contains('\u{1b}'),
+            "`openclaw {}` put colour into its JSON:\n{stdout}",
+            args.join(" ")
+        );
+    }
     // The same output is coloured when colour is forced, so the check above can fail.
     let mut forced = env.std_command(&["doctor"]);
     forced.env("CLICOLOR_FORCE", "1");
