@@ -168,7 +168,7 @@ impl PromptReport {
             return Vec::new();
         }
         vec![format!(
-            "workspace files cut to fit the {}-token prompt budget ({:.0} % of the model's {} tokens): {};              `openclaw context` shows the breakdown, agents.defaults.promptShare sets the share",
+            "workspace files cut to fit the {}-token prompt budget ({:.0} % of the model's {} tokens): {}; `openclaw context` shows the breakdown, agents.defaults.promptShare sets the share",
             self.budget_tokens,
             self.share * 100.0,
             self.context_tokens,

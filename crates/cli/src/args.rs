@@ -8,12 +8,15 @@ const ABOUT: &str =
 const AFTER_HELP: &str = "\
 Quick start with Ollama:
   ollama pull llama3.3
-  export OLLAMA_API_KEY=ollama-local        # or: openclaw config set models.providers.ollama.apiKey ollama-local
+  export OLLAMA_API_KEY=ollama-local
   openclaw models list
+(or keep the key in the config instead of the environment:
+  openclaw config set models.providers.ollama.apiKey ollama-local)
 
 Or let `openclaw onboard` do it: find Ollama, pick the models, enable discovery.
 
-Files live in ~/.openclaw (move them with OPENCLAW_STATE_DIR; the config alone with OPENCLAW_CONFIG_PATH).";
+Files live in ~/.openclaw (move them with OPENCLAW_STATE_DIR;
+the config alone with OPENCLAW_CONFIG_PATH).";
 
 /// `openclaw`.
 #[derive(Debug, Parser)]
@@ -61,12 +64,12 @@ pub enum Command {
     /// Search and index the agent's memory (MEMORY.md and memory/*.md)
     #[command(
         subcommand,
-        after_help = "Examples:\n  openclaw memory status\n  openclaw memory index            # incremental: only changed notes are embedded again\n  openclaw memory index --force    # read every note again\n  openclaw memory search \"what did we decide about the trip\"\n  openclaw memory search wifi password --json\n\nVectors come from memory.search.model (an Ollama embedding model, e.g. `ollama pull nomic-embed-text`\nthen `openclaw config set memory.search.model nomic-embed-text`); without one, search is by keywords.\nThe index: ~/.openclaw/memory/main.sqlite (only an index: delete it to rebuild)."
+        after_help = "Examples:\n  openclaw memory status\n  openclaw memory index            # incremental: only changed notes are embedded again\n  openclaw memory index --force    # read every note again\n  openclaw memory search \"what did we decide about the trip\"\n  openclaw memory search wifi password --json\n\nVectors come from memory.search.model, an Ollama embedding model:\n  ollama pull nomic-embed-text\n  openclaw config set memory.search.model nomic-embed-text\nWithout one, search is by keywords.\nThe index: ~/.openclaw/memory/main.sqlite (only an index: delete it to rebuild)."
     )]
     Memory(MemoryCommand),
     /// Show what the agent's system prompt is made of: instructions, workspace files, tool schemas
     #[command(
-        after_help = "Examples:\n  openclaw context                     # per file: raw vs injected characters and tokens\n  openclaw context --show-prompt       # and the prompt itself\n  openclaw context --model ollama/qwen3:8b --json\n\nThe whole system prompt is held to agents.defaults.promptShare (default 0.25) of the context the\nagent sends the model (num_ctx for the native Ollama API, else the context window). Workspace files\nthat do not fit are cut (head and tail kept, the cut marked) or left out; the model can read them."
+        after_help = "Examples:\n  openclaw context                     # per file: raw vs injected characters and tokens\n  openclaw context --show-prompt       # and the prompt itself\n  openclaw context --model ollama/qwen3:8b --json\n\nThe whole system prompt is held to agents.defaults.promptShare (default 0.25)\nof the context the agent sends the model (num_ctx for the native Ollama API,\nelse the context window). Workspace files that do not fit are cut (head and\ntail kept, the cut marked) or left out; the model can read them."
     )]
     Context(ContextArgs),
 }
