@@ -18,11 +18,44 @@ use openclaw_agent::{
 use openclaw_config::{LoadedConfig, DEFAULT_AGENT_ID};
 use openclaw_llm::ThinkingLevel;
 use openclaw_untrusted::terminal;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::{AgentArgs, ThinkingArg};
 use crate::context::{runtime, Context};
 use crate::output::{self, paint, BAD, DIM, GOOD};
+
+/// `openclaw agent --json`: the turn's result, for scripts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TurnJson<'a> {
+    session_id: &'a str,
+    model: &'a str,
+    answer: &'a str,
+    thinking: &'a str,
+    tool_calls: Vec<ToolCallJson<'a>>,
+    fallbacks: &'a [openclaw_agent::FallbackNote],
+    usage: UsageJson,
+    rounds: usize,
+    transcript: &'a std::path::Path,
+}
+
+/// One tool call of the turn and what it gave back to the model.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolCallJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    arguments: &'a serde_json::Value,
+    is_error: bool,
+    result: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageJson {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+}
 
 pub fn run(ctx: &Context, args: AgentArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
@@ -62,22 +95,30 @@ pub fn run(ctx: &Context, args: AgentArgs) -> Result<Exit> {
     };
     let outcome = result?;
     if args.json {
-        let tool_calls: Vec<_> = outcome
-            .tool_calls
-            .iter()
-            .map(|(c, o)| json!({"id": c.id, "name": c.name, "arguments": c.arguments, "isError": o.is_error, "result": o.content}))
-            .collect();
-        output::json(&json!({
-            "sessionId": session_id,
-            "model": outcome.model,
-            "answer": outcome.answer,
-            "thinking": outcome.thinking,
-            "toolCalls": tool_calls,
-            "fallbacks": outcome.fallbacks,
-            "usage": {"promptTokens": outcome.usage.prompt_tokens, "completionTokens": outcome.usage.completion_tokens},
-            "rounds": outcome.rounds,
-            "transcript": session.path(),
-        }))?;
+        output::json(&TurnJson {
+            session_id: &session_id,
+            model: &outcome.model,
+            answer: &outcome.answer,
+            thinking: &outcome.thinking,
+            tool_calls: outcome
+                .tool_calls
+                .iter()
+                .map(|(call, result)| ToolCallJson {
+                    id: &call.id,
+                    name: &call.name,
+                    arguments: &call.arguments,
+                    is_error: result.is_error,
+                    result: &result.content,
+                })
+                .collect(),
+            fallbacks: &outcome.fallbacks,
+            usage: UsageJson {
+                prompt_tokens: outcome.usage.prompt_tokens,
+                completion_tokens: outcome.usage.completion_tokens,
+            },
+            rounds: outcome.rounds,
+            transcript: session.path(),
+        })?;
     } else {
         errln!(
             "{}",

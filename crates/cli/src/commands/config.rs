@@ -3,8 +3,9 @@
 use crate::exit::Exit;
 
 use anyhow::{bail, Result};
-use openclaw_config::{ConfigEditor, ConfigError, ConfigPath, Severity};
-use serde_json::{json, Value};
+use openclaw_config::{ConfigEditor, ConfigError, ConfigPath, Diagnostic, Severity};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::args::ConfigCommand;
 use crate::context::Context;
@@ -83,13 +84,13 @@ fn validate(ctx: &Context, json: bool) -> Result<Exit> {
             Ok(l) => (true, l.exists, Vec::new(), l.warnings.clone()),
             Err(e) => (false, file.exists(), error_diagnostics(e), Vec::new()),
         };
-        output::json(&json!({
-            "path": file,
-            "exists": exists,
-            "valid": valid,
-            "errors": errors,
-            "warnings": warnings,
-        }))?;
+        output::json(&ValidateJson {
+            path: file,
+            exists,
+            valid,
+            errors,
+            warnings,
+        })?;
         return Ok(if valid { Exit::Success } else { Exit::Failure });
     }
     match result {
@@ -116,32 +117,66 @@ fn validate(ctx: &Context, json: bool) -> Result<Exit> {
     }
 }
 
+/// `openclaw config validate --json`.
+#[derive(Serialize)]
+struct ValidateJson<'a> {
+    path: &'a std::path::Path,
+    exists: bool,
+    valid: bool,
+    errors: Vec<ErrorJson>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// One error of `config validate --json`: located in the file when it can be.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ErrorJson {
+    Located(Diagnostic),
+    Unlocated { severity: Severity, message: String },
+}
+
 /// Errors as structured diagnostics for `--json`.
-fn error_diagnostics(e: &ConfigError) -> Vec<Value> {
+fn error_diagnostics(e: &ConfigError) -> Vec<ErrorJson> {
+    let located = |path: &str, origin: &str, line: usize, column: usize, message: String| {
+        ErrorJson::Located(Diagnostic {
+            severity: Severity::Error,
+            path: path.to_owned(),
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+            hint: None,
+        })
+    };
     match e {
         ConfigError::Invalid { diagnostics, .. } => diagnostics
             .iter()
-            .filter_map(|d| serde_json::to_value(d).ok())
+            .cloned()
+            .map(ErrorJson::Located)
             .collect(),
         ConfigError::Syntax {
             origin,
             line,
             column,
             message,
-        } => vec![json!({
-            "severity": Severity::Error, "path": "", "origin": origin, "line": line, "column": column, "message": message,
-        })],
+        } => vec![located("", origin, *line, *column, message.clone())],
         ConfigError::MissingEnvVar {
             var,
             key_path,
             origin,
             line,
             column,
-        } => vec![json!({
-            "severity": Severity::Error, "path": key_path, "origin": origin, "line": line, "column": column,
-            "message": format!("environment variable `{var}` is not set"),
-        })],
-        other => vec![json!({"severity": Severity::Error, "message": other.to_string()})],
+        } => vec![located(
+            key_path,
+            origin,
+            *line,
+            *column,
+            format!("environment variable `{var}` is not set"),
+        )],
+        other => vec![ErrorJson::Unlocated {
+            severity: Severity::Error,
+            message: other.to_string(),
+        }],
     }
 }
 
@@ -209,6 +244,7 @@ fn compact(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn secrets_are_redacted_but_references_are_shown() {

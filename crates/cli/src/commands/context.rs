@@ -9,7 +9,7 @@ use crate::exit::Exit;
 
 use anyhow::Result;
 use openclaw_agent::PromptReport;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::ContextArgs;
 use crate::commands::agent::build_agent;
@@ -18,6 +18,19 @@ use crate::output::{self, paint, BOLD, DIM};
 
 /// The context assumed when no model can be called (none configured or discovered).
 const FALLBACK_CONTEXT: u64 = 8192;
+
+/// `openclaw context --json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextJson<'a> {
+    model: Option<&'a str>,
+    context_source: &'a str,
+    workspace: &'a std::path::Path,
+    report: &'a PromptReport,
+    /// With `--show-prompt` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a str>,
+}
 
 pub fn run(ctx: &Context, args: ContextArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
@@ -35,16 +48,13 @@ pub fn run(ctx: &Context, args: ContextArgs) -> Result<Exit> {
         anyhow::bail!("this agent has no workspace context");
     };
     if args.json {
-        let mut value = json!({
-            "model": model,
-            "contextSource": source,
-            "workspace": agent.workspace.root(),
-            "report": report,
-        });
-        if args.show_prompt {
-            value["prompt"] = json!(prompt);
-        }
-        output::json(&value)?;
+        output::json(&ContextJson {
+            model: model.as_deref(),
+            context_source: source,
+            workspace: agent.workspace.root(),
+            report: &report,
+            prompt: args.show_prompt.then_some(prompt.as_str()),
+        })?;
         return Ok(Exit::Success);
     }
     output::out(render(

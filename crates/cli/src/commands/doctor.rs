@@ -13,7 +13,6 @@ use openclaw_models::{
     ProviderSource, Selection, SkipReason, OLLAMA,
 };
 use serde::Serialize;
-use serde_json::json;
 
 use crate::args::DoctorArgs;
 use crate::context::{runtime, Context};
@@ -85,14 +84,22 @@ impl DoctorReport {
     }
 }
 
+/// `openclaw doctor --json`.
+#[derive(Serialize)]
+struct DoctorJson<'a> {
+    ok: bool,
+    checks: &'a [Check],
+    fixed: &'a [String],
+}
+
 pub fn run(ctx: &Context, args: DoctorArgs) -> Result<Exit> {
     let report = run_checks(ctx, args.fix)?;
     if args.json {
-        output::json(&json!({
-            "ok": report.ok(),
-            "checks": report.checks,
-            "fixed": report.fixed,
-        }))?;
+        output::json(&DoctorJson {
+            ok: report.ok(),
+            checks: &report.checks,
+            fixed: &report.fixed,
+        })?;
     } else {
         print_report(&report);
     }

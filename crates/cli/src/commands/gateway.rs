@@ -19,7 +19,8 @@ use anyhow::{bail, Context as _, Result};
 use openclaw_config::LoadedConfig;
 use openclaw_gateway::settings::{self, gateway_dir};
 use openclaw_gateway::{AppState, AuthMode, GatewayOptions, Limits, TokenSource};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::args::{GatewayArgs, GatewayCommand, GatewayRunArgs};
 use crate::context::Context;
@@ -306,17 +307,17 @@ impl RunRecord {
 
     fn write(dir: &Path, local: SocketAddr, lock: std::fs::File) -> Result<Self> {
         let path = record_path(dir, local.port());
-        let body = json!({
-            "pid": std::process::id(),
-            "port": local.port(),
-            "bind": local.ip().to_string(),
-            "url": page_url(local),
-            "startedAt": openclaw_agent::now_ms(),
-        });
+        let body = Recorded {
+            pid: std::process::id(),
+            port: local.port(),
+            bind: local.ip().to_string(),
+            url: page_url(local),
+            started_at: Some(openclaw_agent::now_ms()),
+        };
         let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
         let mut file = settings::private_file(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(format!("{body:#}\n").as_bytes())?;
+        file.write_all(format!("{}\n", serde_json::to_string_pretty(&body)?).as_bytes())?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Self { path, _lock: lock })
     }
@@ -329,22 +330,41 @@ impl RunRecord {
     }
 }
 
-/// What a gateway's record says.
+/// What a gateway's record (`gateway-<port>.json` in the run dir) says.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Recorded {
     pid: u32,
     port: u16,
     bind: String,
     url: String,
+    /// Milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<u64>,
 }
 
+/// The record at `path`; `None` when it is missing, unreadable or not a record.
 fn read_record(path: &Path) -> Option<Recorded> {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some(Recorded {
-        pid: u32::try_from(v.get("pid")?.as_u64()?).ok()?,
-        port: u16::try_from(v.get("port")?.as_u64()?).ok()?,
-        bind: v.get("bind")?.as_str()?.to_string(),
-        url: v.get("url")?.as_str()?.to_string(),
-    })
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// `openclaw gateway status --json`: the first instance's fields at the top level (for scripts
+/// written for one gateway), then whether any runs, then every instance.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    #[serde(flatten)]
+    first: Option<InstanceJson<'a>>,
+    running: bool,
+    instances: Vec<InstanceJson<'a>>,
+}
+
+#[derive(Clone, Serialize)]
+struct InstanceJson<'a> {
+    healthy: bool,
+    pid: u32,
+    port: u16,
+    bind: &'a str,
+    url: &'a str,
 }
 
 /// Every gateway of this state dir that is running now, by port. A record whose lock nobody
@@ -435,7 +455,11 @@ fn status(ctx: &Context, as_json: bool) -> Result<Exit> {
     let running = running_gateways(&run_dir(ctx));
     if running.is_empty() {
         if as_json {
-            output::json(&json!({"running": false, "instances": []}))?;
+            output::json(&StatusJson {
+                first: None,
+                running: false,
+                instances: Vec::new(),
+            })?;
         } else {
             errln!(
                 "no gateway is running for {} (start one with `openclaw gateway`)",
@@ -448,27 +472,25 @@ fn status(ctx: &Context, as_json: bool) -> Result<Exit> {
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let instances: Vec<Value> = running
+    let instances: Vec<InstanceJson> = running
         .iter()
-        .map(|r| {
-            json!({
-                "healthy": health(r),
-                "pid": r.pid,
-                "port": r.port,
-                "bind": r.bind,
-                "url": r.url,
-            })
+        .map(|r| InstanceJson {
+            healthy: health(r),
+            pid: r.pid,
+            port: r.port,
+            bind: &r.bind,
+            url: &r.url,
         })
         .collect();
     if as_json {
-        // The first instance's fields at the top level, for scripts written for one gateway.
-        let mut out = instances[0].clone();
-        out["running"] = json!(true);
-        out["instances"] = Value::Array(instances);
-        output::json(&out)?;
+        output::json(&StatusJson {
+            first: instances.first().cloned(),
+            running: true,
+            instances,
+        })?;
     } else {
         for (r, i) in running.iter().zip(&instances) {
-            let health_text = if i["healthy"] == true {
+            let health_text = if i.healthy {
                 paint(GOOD, "healthy")
             } else {
                 paint(output::BAD, "not answering /health")

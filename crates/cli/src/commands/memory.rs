@@ -7,6 +7,7 @@
 
 use crate::exit::Exit;
 use std::io::IsTerminal;
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use openclaw_config::DEFAULT_AGENT_ID;
@@ -14,7 +15,7 @@ use openclaw_memory::{
     Embedder, IndexStatus, MemoryIndex, MemorySettings, SearchHit, SearchMode, SyncProgress,
     SyncReport,
 };
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::{MemoryCommand, SearchModeArg};
 use crate::context::{runtime, Context};
@@ -55,15 +56,12 @@ impl Memory {
         Ok(MemoryIndex::open(&self.index_path)?)
     }
 
-    fn embedding_json(&self) -> serde_json::Value {
-        match &self.settings.embedding {
-            Some(e) => json!({
-                "provider": e.provider,
-                "model": e.model,
-                "url": e.endpoint.base_url,
-            }),
-            None => serde_json::Value::Null,
-        }
+    fn embedding_json(&self) -> Option<EmbeddingJson<'_>> {
+        self.settings.embedding.as_ref().map(|e| EmbeddingJson {
+            provider: &e.provider,
+            model: &e.model,
+            url: &e.endpoint.base_url,
+        })
     }
 
     fn status(&self, ctx: &Context, as_json: bool) -> Result<Exit> {
@@ -73,16 +71,19 @@ impl Memory {
             None
         };
         if as_json {
-            output::json(&json!({
-                "enabled": self.settings.enabled,
-                "workspace": self.workspace,
-                "index": self.index_path,
-                "embedding": self.embedding_json(),
-                "keywordOnlyReason": self.settings.keyword_only_reason,
-                "weights": {"vector": self.settings.vector_weight, "text": self.settings.text_weight},
-                "maxResults": self.settings.max_results,
-                "status": status,
-            }))?;
+            output::json(&StatusJson {
+                enabled: self.settings.enabled,
+                workspace: &self.workspace,
+                index: &self.index_path,
+                embedding: self.embedding_json(),
+                keyword_only_reason: self.settings.keyword_only_reason.as_deref(),
+                weights: WeightsJson {
+                    vector: self.settings.vector_weight,
+                    text: self.settings.text_weight,
+                },
+                max_results: self.settings.max_results,
+                status,
+            })?;
             return Ok(Exit::Success);
         }
         let onoff = if self.settings.enabled {
@@ -143,10 +144,10 @@ impl Memory {
             output::warn(note);
         }
         if as_json {
-            output::json(&json!({
-                "report": report,
-                "status": index.status()?,
-            }))?;
+            output::json(&IndexJson {
+                report: &report,
+                status: index.status()?,
+            })?;
         } else {
             output::out(format!(
                 "indexed {} memory files from {}: {} changed, {} removed; {} chunks, {} embedded now ({:.1} s)",
@@ -244,13 +245,12 @@ impl Memory {
             ));
         }
         if as_json {
-            let results: Vec<_> = hits.iter().map(hit_json).collect();
-            output::json(&json!({
-                "query": query,
-                "mode": mode_used,
-                "embeddingModel": report.embedding_model,
-                "results": results,
-            }))?;
+            output::json(&SearchJson {
+                query,
+                mode: mode_used,
+                embedding_model: report.embedding_model.as_deref(),
+                results: hits.iter().map(HitJson::from).collect(),
+            })?;
             return Ok(Exit::Success);
         }
         if hits.is_empty() {
@@ -282,17 +282,78 @@ impl Memory {
     }
 }
 
-fn hit_json(hit: &SearchHit) -> serde_json::Value {
-    json!({
-        "citation": hit.citation(),
-        "path": hit.path,
-        "startLine": hit.start_line,
-        "endLine": hit.end_line,
-        "score": round(hit.score),
-        "vector": hit.vector.map(round),
-        "keyword": hit.keyword.map(round),
-        "text": hit.text,
-    })
+/// `openclaw memory status --json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusJson<'a> {
+    enabled: bool,
+    workspace: &'a Path,
+    index: &'a Path,
+    embedding: Option<EmbeddingJson<'a>>,
+    keyword_only_reason: Option<&'a str>,
+    weights: WeightsJson,
+    max_results: usize,
+    /// `None` before the first `memory index`.
+    status: Option<IndexStatus>,
+}
+
+#[derive(Serialize)]
+struct EmbeddingJson<'a> {
+    provider: &'a str,
+    model: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct WeightsJson {
+    vector: f64,
+    text: f64,
+}
+
+/// `openclaw memory index --json`.
+#[derive(Serialize)]
+struct IndexJson<'a> {
+    report: &'a SyncReport,
+    status: IndexStatus,
+}
+
+/// `openclaw memory search --json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchJson<'a> {
+    query: &'a str,
+    mode: &'a str,
+    embedding_model: Option<&'a str>,
+    results: Vec<HitJson<'a>>,
+}
+
+/// One search hit, scores rounded to four decimals.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HitJson<'a> {
+    citation: String,
+    path: &'a str,
+    start_line: usize,
+    end_line: usize,
+    score: f64,
+    vector: Option<f64>,
+    keyword: Option<f64>,
+    text: &'a str,
+}
+
+impl<'a> From<&'a SearchHit> for HitJson<'a> {
+    fn from(hit: &'a SearchHit) -> Self {
+        Self {
+            citation: hit.citation(),
+            path: &hit.path,
+            start_line: hit.start_line,
+            end_line: hit.end_line,
+            score: round(hit.score),
+            vector: hit.vector.map(round),
+            keyword: hit.keyword.map(round),
+            text: &hit.text,
+        }
+    }
 }
 
 /// Four decimals: enough to rank, stable enough to compare.

@@ -23,6 +23,7 @@ use openclaw_models::ollama_host::{base_from_ollama_host, native_base};
 use openclaw_models::{
     same_model, DiscoveredModel, DiscoveryReport, DiscoveryRequest, ModelRef, OLLAMA,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::args::{DoctorArgs, OnboardArgs};
@@ -38,6 +39,34 @@ const SUGGESTED_MODEL: &str = "llama3.3";
 /// The auth profile that opts into discovery, as the seed and OpenClaw write it.
 const PROFILE_ID: &str = "ollama:default";
 const PROFILE_KEY: &str = "ollama-local";
+
+/// `openclaw onboard --json`: what was found, what was written, and the doctor's verdict.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OnboardJson<'a> {
+    ollama: OllamaJson<'a>,
+    primary: &'a str,
+    fallbacks: &'a [String],
+    config_path: &'a std::path::Path,
+    auth_profiles_path: std::path::PathBuf,
+    auth_profile_created: bool,
+    base_url_saved: Option<&'a str>,
+    doctor: DoctorJson<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OllamaJson<'a> {
+    base_url: &'a str,
+    installed: usize,
+    tools_capable: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DoctorJson<'a> {
+    ok: bool,
+    checks: &'a [doctor::Check],
+}
 
 pub fn run(ctx: &Context, args: OnboardArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
@@ -153,20 +182,23 @@ pub fn run(ctx: &Context, args: OnboardArgs) -> Result<Exit> {
     // 5. Check.
     if args.json {
         let report_json = doctor::run_checks(ctx, false)?;
-        output::json(&json!({
-            "ollama": {
-                "baseUrl": base,
-                "installed": report.installed,
-                "toolsCapable": report.models.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+        output::json(&OnboardJson {
+            ollama: OllamaJson {
+                base_url: &base,
+                installed: report.installed,
+                tools_capable: report.models.iter().map(|m| m.name.as_str()).collect(),
             },
-            "primary": primary,
-            "fallbacks": fallbacks,
-            "configPath": ctx.paths.config_file,
-            "authProfilesPath": ctx.paths.auth_profiles(DEFAULT_AGENT_ID),
-            "authProfileCreated": written.profile_created,
-            "baseUrlSaved": saved_base,
-            "doctor": { "ok": report_json.ok(), "checks": report_json.checks },
-        }))?;
+            primary: &primary,
+            fallbacks: &fallbacks,
+            config_path: &ctx.paths.config_file,
+            auth_profiles_path: ctx.paths.auth_profiles(DEFAULT_AGENT_ID),
+            auth_profile_created: written.profile_created,
+            base_url_saved: saved_base.as_deref(),
+            doctor: DoctorJson {
+                ok: report_json.ok(),
+                checks: &report_json.checks,
+            },
+        })?;
         return Ok(if report_json.ok() {
             Exit::Success
         } else {
