@@ -17,6 +17,7 @@ pub mod guard;
 pub mod ledger;
 pub mod model_call;
 pub mod openai;
+pub mod origin_policy;
 pub mod protocol;
 pub mod responses;
 pub mod run;

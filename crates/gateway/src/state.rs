@@ -18,8 +18,8 @@ use tokio::sync::{broadcast, watch, Notify};
 
 use crate::approvals::ExecApprovals;
 use crate::auth::{AuthBrake, BrakeSettings};
-use crate::guard::OriginPolicy;
 use crate::ledger::RunLedger;
+use crate::origin_policy::OriginPolicy;
 use crate::protocol::Scope;
 use crate::session_settings::SessionSettings;
 use crate::settings::AuthMode;
