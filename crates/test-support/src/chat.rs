@@ -24,8 +24,8 @@ use serde_json::{json, Map, Value};
 use crate::behaviour::{self, Gate};
 use crate::clock;
 use crate::ollama_api::{self, json_response, ollama_error, parse_object, string_field};
-use crate::server::{ModelEntry, ServerState};
 use crate::spec::{Reply, SENT_AT_PLACEHOLDER};
+use crate::state::{ModelEntry, ServerState};
 
 /// What the default reply says, token by token. The model name is appended.
 const GREETING: [&str; 2] = ["Hello", " from"];

@@ -38,15 +38,18 @@ pub mod local_backend;
 pub mod measure;
 mod ollama_api;
 mod pull;
+mod pull_script;
 pub mod requirement;
 mod server;
 mod spec;
+mod state;
 mod streams;
 
 pub use fixtures::{fixture, fixture_models, fixture_path};
-pub use pull::PullScript;
-pub use server::{RecordedRequest, TestServer, TestServerBuilder};
+pub use pull_script::PullScript;
+pub use server::{TestServer, TestServerBuilder};
 pub use spec::{mixed_models, Behaviour, ModelSpec, RawReply, Reply, SENT_AT_PLACEHOLDER};
+pub use state::RecordedRequest;
 pub use streams::{text_stream, tool_call_stream, ChatWire};
 
 /// The version `/api/version` reports.

@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 
 use crate::behaviour::{self, Gate};
 use crate::clock;
-use crate::server::ServerState;
 use crate::spec::ModelSpec;
+use crate::state::ServerState;
 
 /// `GET /` and `HEAD /`: the plain-text liveness answer real Ollama gives.
 pub(crate) async fn root() -> Response {

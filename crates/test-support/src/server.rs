@@ -1,5 +1,6 @@
-//! The server's lifecycle and shared state: building, binding, recording requests, changing
-//! the model list while running, and shutting down on drop.
+//! The server's lifecycle: building, binding, routing (with every request recorded), changing
+//! the model list while running, and shutting down on drop. What the handlers share lives in
+//! `state`.
 //!
 //! The server runs on a Tokio runtime of its own rather than the caller's. Dropping the
 //! [`TestServer`] shuts that runtime down in the background, which drops every connection
@@ -8,8 +9,7 @@
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -19,160 +19,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::pull::PullScript;
-use crate::spec::{normalize_name, Behaviour, ModelSpec, Reply};
+use crate::pull_script::PullScript;
+use crate::spec::{Behaviour, ModelSpec};
+use crate::state::{RecordedRequest, ServerState};
 use crate::{chat, ollama_api, pull};
 
 /// Bodies larger than this are refused with 413 (chat requests with long histories fit).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-
-/// One request as the server received it, recorded before it was handled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// `GET`, `POST`, …
-    pub method: String,
-    /// The path without the query string, e.g. `/api/show`.
-    pub path: String,
-    /// Header names (lower case) and values, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The body, decoded as UTF-8 (lossily).
-    pub body: String,
-}
-
-impl RecordedRequest {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body parsed as JSON, if it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.body).ok()
-    }
-}
-
-/// A model being served, with the count of chat requests that have used its script.
-pub(crate) struct ModelEntry {
-    pub(crate) spec: ModelSpec,
-    chat_calls: AtomicUsize,
-}
-
-impl ModelEntry {
-    pub(crate) fn new(spec: ModelSpec) -> Self {
-        ModelEntry {
-            spec,
-            chat_calls: AtomicUsize::new(0),
-        }
-    }
-
-    /// The scripted reply for the next chat request: replies in order, then the last again.
-    pub(crate) fn next_reply(&self) -> Option<&Reply> {
-        let call = self.chat_calls.fetch_add(1, Ordering::Relaxed);
-        self.spec
-            .replies
-            .get(call)
-            .or_else(|| self.spec.replies.last())
-    }
-}
-
-/// State shared by all handlers.
-pub(crate) struct ServerState {
-    models: RwLock<Vec<Arc<ModelEntry>>>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    pub(crate) tags_behaviour: Behaviour,
-    pub(crate) ps_context_length: u64,
-    completions: AtomicUsize,
-    /// `/api/pull` scripts by normalized model name (`llama3.3:latest`).
-    pull_scripts: RwLock<Vec<(String, PullScript)>>,
-}
-
-impl ServerState {
-    /// A snapshot of the served models, in the order they were added.
-    pub(crate) fn models(&self) -> Vec<Arc<ModelEntry>> {
-        self.models
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The model a request names, by Ollama's matching rule.
-    pub(crate) fn find(&self, requested: &str) -> Option<Arc<ModelEntry>> {
-        self.models
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|m| m.spec.matches(requested))
-            .cloned()
-    }
-
-    /// A sequence number for `chatcmpl-` ids.
-    pub(crate) fn next_completion_id(&self) -> usize {
-        self.completions.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The `/api/pull` script for a requested name, by Ollama's matching rule.
-    pub(crate) fn pull_script(&self, requested: &str) -> Option<PullScript> {
-        let wanted = normalize_name(requested);
-        self.pull_scripts
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&wanted))
-            .map(|(_, script)| script.clone())
-    }
-
-    fn set_pull_script(&self, name: &str, script: PullScript) {
-        let name = normalize_name(name);
-        let mut scripts = self
-            .pull_scripts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        scripts.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        scripts.push((name, script));
-    }
-
-    /// Adds a model, replacing one with the same listed name (like re-pulling it).
-    pub(crate) fn upsert(&self, spec: ModelSpec) {
-        let entry = Arc::new(ModelEntry::new(spec));
-        let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
-        let listed = entry.spec.listed_name();
-        match models.iter_mut().find(|m| m.spec.listed_name() == listed) {
-            Some(slot) => *slot = entry,
-            None => models.push(entry),
-        }
-    }
-
-    fn remove(&self, name: &str) {
-        self.models
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|m| !m.spec.matches(name));
-    }
-
-    fn record(&self, request: RecordedRequest) {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
-    }
-
-    fn recorded(&self) -> Vec<RecordedRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn recorded_count(&self) -> usize {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-}
 
 /// The routes, with request recording wrapped around all of them (unknown paths included).
 pub(crate) fn app(state: Arc<ServerState>) -> Router {
@@ -315,14 +168,10 @@ impl TestServerBuilder {
             let _guard = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let state = Arc::new(ServerState {
-            models: RwLock::new(Vec::new()),
-            requests: Mutex::new(Vec::new()),
-            tags_behaviour: self.tags_behaviour,
-            ps_context_length: self.ps_context_length,
-            completions: AtomicUsize::new(0),
-            pull_scripts: RwLock::new(Vec::new()),
-        });
+        let state = Arc::new(ServerState::new(
+            self.tags_behaviour,
+            self.ps_context_length,
+        ));
         for spec in self.models {
             state.upsert(spec);
         }
