@@ -1,17 +1,18 @@
 //! What the agent knows beyond the conversation: its workspace files in the system prompt and
-//! its memory tools. Attached by [`crate::assemble_agent`]; an [`Agent`] built directly has
-//! none and sends its `system_prompt` alone.
+//! its memory tools. Attached by `assemble_agent` (`attach_context`, in `setup`); an agent
+//! built directly has none and sends its `system_prompt` alone.
+//!
+//! It knows nothing of the agent loop: the runner holds an [`AgentContext`] and asks it for
+//! the prompt, so the two depend one way.
 
-use openclaw_config::{EnvLookup, OpenClawConfig, StatePaths};
+use std::path::Path;
+
 use openclaw_llm::ToolSpec;
 
 use crate::memory_tools::MemoryTools;
 use crate::prompt::{
-    build_system_prompt, read_workspace_files, seed_new_workspace, PromptLimits, PromptReport,
-    SessionKind,
+    build_system_prompt, read_workspace_files, PromptLimits, PromptReport, SessionKind,
 };
-use crate::runner::Agent;
-use crate::tools::tool_specs;
 
 /// The workspace files and memory tools of an agent.
 pub struct AgentContext {
@@ -28,88 +29,32 @@ preferences, call memory_search (then memory_get for more lines). To remember so
 it down with write or edit: day-to-day notes in memory/{today}.md, lasting facts and decisions in \
 MEMORY.md, the user's stable preferences in USER.md. Never store passwords or keys.";
 
-impl Agent {
-    /// The tools offered to the model: the file and exec tools, plus the memory tools when on.
-    pub fn tool_list(&self) -> Vec<ToolSpec> {
-        let mut tools = tool_specs();
-        if self.context.as_ref().is_some_and(|c| c.memory.is_some()) {
-            tools.extend(MemoryTools::specs());
-        }
-        tools
-    }
-
-    /// The system prompt for a model whose context is `context_tokens`, with its report (no
-    /// report without a workspace context).
-    pub fn system_prompt_for(
+impl AgentContext {
+    /// The system prompt built on `instructions` for a model whose context is
+    /// `context_tokens`: the memory guidance when memory is on, then the workspace files under
+    /// `root`, cut to fit.
+    pub fn system_prompt(
         &self,
+        instructions: &str,
+        root: &Path,
         context_tokens: u64,
         tools: &[ToolSpec],
-    ) -> (String, Option<PromptReport>) {
-        let Some(context) = &self.context else {
-            return (self.system_prompt.clone(), None);
-        };
-        let mut instructions = self.system_prompt.clone();
-        if context.memory.is_some() {
+    ) -> (String, PromptReport) {
+        let mut instructions = instructions.to_owned();
+        if self.memory.is_some() {
             instructions.push_str(&MEMORY_GUIDANCE.replace("{today}", &today()));
         }
-        let (files, left_out) = read_workspace_files(self.workspace.root(), context.session);
-        let (prompt, report) = build_system_prompt(
+        let (files, left_out) = read_workspace_files(root, self.session);
+        build_system_prompt(
             &instructions,
             &files,
             &left_out,
             tools,
             context_tokens,
-            context.limits,
-            context.session,
-        );
-        (prompt, Some(report))
-    }
-
-    /// The report for the first model of the chain (what `openclaw context` shows).
-    pub fn prompt_report(&self) -> Option<(String, PromptReport)> {
-        let first = self.candidates.first()?;
-        let tools = self.tool_list();
-        let (prompt, report) = self.system_prompt_for(first.budget(), &tools);
-        report.map(|r| (prompt, r))
-    }
-}
-
-/// Gives `agent` its workspace context: seeds a brand-new workspace (unless
-/// `agents.defaults.skipBootstrap`), sets up the memory tools, and returns notes for the user
-/// (workspace files cut to fit the first model's context).
-pub fn attach_context(
-    agent: &mut Agent,
-    config: &OpenClawConfig,
-    paths: &StatePaths,
-    env: EnvLookup<'_>,
-    session: SessionKind,
-) -> Vec<String> {
-    let mut notes = Vec::new();
-    if config.agents.defaults.skip_bootstrap != Some(true) {
-        if let Err(e) = seed_new_workspace(agent.workspace.root()) {
-            notes.push(format!(
-                "could not create the workspace files in {}: {e}",
-                agent.workspace.root().display()
-            ));
-        }
-    }
-    let settings = openclaw_memory::resolve_settings(config, env);
-    let memory = settings.enabled.then(|| {
-        MemoryTools::new(
-            settings,
-            openclaw_memory::index_path(&paths.state_dir, openclaw_config::DEFAULT_AGENT_ID),
-            agent.workspace.root().to_path_buf(),
+            self.limits,
+            self.session,
         )
-    });
-    agent.context = Some(AgentContext {
-        limits: PromptLimits::from_config(config),
-        session,
-        memory,
-    });
-    if let Some((_, report)) = agent.prompt_report() {
-        notes.extend(report.notes());
     }
-    notes
 }
 
 /// Today's date, `YYYY-MM-DD` (UTC), for the daily note's name.

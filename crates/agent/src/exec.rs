@@ -20,7 +20,7 @@ use openclaw_sandbox::{PrivateTemp, SandboxMode, SandboxPolicy};
 
 use tokio::io::AsyncReadExt;
 
-use crate::tools::{ApprovalRequest, Approver, Decision};
+use crate::approval::{ApprovalRequest, Approver, Decision};
 
 /// Largest output returned to the model.
 const OUTPUT_LIMIT: usize = 32 * 1024;
@@ -396,11 +396,11 @@ async fn drain(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> Captured {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::NoApprover;
+    use crate::approval::{Approval, NoApprover};
 
     struct Yes;
     impl Approver for Yes {
-        fn approve<'a>(&'a mut self, _: ApprovalRequest<'a>) -> crate::tools::Approval<'a> {
+        fn approve<'a>(&'a mut self, _: ApprovalRequest<'a>) -> Approval<'a> {
             Box::pin(async { Some(Decision::Run) })
         }
     }

@@ -7,26 +7,23 @@
 //! timeout, 5xx, 429, 401/403, model not found), telling the user which model answered and why the others
 //! were skipped; a context overflow compacts the history and retries instead.
 
-use std::time::Duration;
-
-use openclaw_config::{ApiKind, EnvLookup, OpenClawConfig};
 use openclaw_llm::{
-    ChatRequest, Endpoint, LlmError, ModelClient, StreamEvent, ThinkingLevel, ToolCall, Usage,
+    ChatRequest, Endpoint, LlmError, ModelClient, StreamEvent, ThinkingLevel, ToolCall, ToolSpec,
+    Usage,
 };
-use openclaw_models::{same_model, Catalog, ModelRef, Selection};
+use openclaw_models::ModelRef;
 
+use crate::approval::Approver;
 use crate::compaction::{compact, estimate_tokens, needs_compaction, request_messages};
+use crate::context::AgentContext;
 use crate::exec::ExecPolicy;
 use crate::health::{self, ModelHealth};
+use crate::memory_tools::MemoryTools;
+use crate::prompt::PromptReport;
 use crate::session::{now_ms, Entry, Session};
-use crate::tools::{run_tool, Approver, ToolContext, ToolOutcome};
+use crate::tools::{run_tool, tool_specs, ToolContext, ToolOutcome};
 use crate::workspace::Workspace;
 
-/// Idle timeout when neither the provider nor `agents.defaults` sets one: long enough for a
-/// cold model load on a laptop.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// `num_ctx` sent to Ollama when the config doesn't set one: the context window, capped.
-pub const NATIVE_NUM_CTX_CAP: u64 = 32768;
 /// Model rounds in one turn before the agent stops.
 pub const DEFAULT_MAX_ROUNDS: usize = 24;
 /// Tool calls run from one model reply; the rest are answered with an error the model can read.
@@ -135,100 +132,6 @@ fn render_all_failed(notes: &[FallbackNote]) -> String {
     s
 }
 
-/// Builds the fallback chain: `--model` (or the primary), then the configured fallbacks.
-/// Refs that cannot be called are left out, each with a note saying why.
-pub fn resolve_candidates(
-    catalog: &Catalog,
-    config: &OpenClawConfig,
-    selection: &Selection,
-    override_model: Option<&ModelRef>,
-    env: EnvLookup<'_>,
-) -> (Vec<Candidate>, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut chain: Vec<ModelRef> = Vec::new();
-    match override_model.or(selection.primary.as_ref()) {
-        Some(r) => chain.push(r.clone()),
-        None => {
-            if let Some(first) = catalog.models.first() {
-                notes.push(format!("no default model is set; using {} (choose one with `openclaw models set provider/model`)", first.key()));
-                chain.push(ModelRef::new(first.provider.clone(), first.id.clone()));
-            }
-        }
-    }
-    for f in &selection.fallbacks {
-        if !chain.contains(f) {
-            chain.push(f.clone());
-        }
-    }
-    let defaults = &config.agents.defaults;
-    let mut out = Vec::new();
-    for r in chain {
-        let Some(provider) = catalog.provider(&r.provider) else {
-            notes.push(format!(
-                "{r}: provider `{}` is not configured (nor discovered), skipped",
-                r.provider
-            ));
-            continue;
-        };
-        let Some(base_url) = provider.base_url.clone() else {
-            notes.push(format!(
-                "{r}: provider `{}` has no baseUrl, skipped",
-                r.provider
-            ));
-            continue;
-        };
-        let model = catalog.find(&r.provider, &r.model);
-        let api = model.map_or(provider.api, |m| m.api);
-        if api == ApiKind::Unsupported {
-            notes.push(format!(
-                "{r}: this provider's api is not supported by openclaw-rs yet, skipped"
-            ));
-            continue;
-        }
-        let params = defaults
-            .models
-            .iter()
-            .find(|(k, _)| ModelRef::parse(k).is_ok_and(|k| same_model(&k, &r.provider, &r.model)))
-            .map(|(_, e)| &e.params);
-        let context_window = model.map_or(openclaw_models::DEFAULT_EXPLICIT_CONTEXT_WINDOW, |m| {
-            m.context_window
-        });
-        let num_ctx = (api == ApiKind::Ollama).then(|| {
-            params
-                .and_then(|p| p.get("num_ctx"))
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or_else(|| context_window.min(NATIVE_NUM_CTX_CAP))
-        });
-        let idle = provider
-            .timeout_seconds
-            .or(defaults.timeout_seconds)
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_IDLE_TIMEOUT);
-        out.push(Candidate {
-            model_id: model.map_or_else(|| r.model.clone(), |m| m.id.clone()),
-            reasoning: model.is_some_and(|m| m.reasoning),
-            context_window,
-            max_tokens: model.map_or(openclaw_models::DEFAULT_EXPLICIT_MAX_TOKENS, |m| {
-                m.max_tokens
-            }),
-            endpoint: Endpoint {
-                api,
-                base_url,
-                api_key: provider.api_key.as_ref().and_then(|k| k.resolve(env)),
-                headers: provider.headers.clone(),
-                idle_timeout: idle,
-            },
-            num_ctx,
-            temperature: params
-                .and_then(|p| p.get("temperature"))
-                .and_then(serde_json::Value::as_f64),
-            model_ref: r,
-        });
-    }
-    (out, notes)
-}
-
 /// The default system prompt: short, because small local models follow short prompts best.
 pub fn default_system_prompt(workspace: &Workspace) -> String {
     format!(
@@ -280,7 +183,7 @@ pub struct Agent {
     pub health: ModelHealth,
     /// Workspace files in the prompt and the memory tools (see [`crate::context`]); without
     /// it `system_prompt` is sent alone.
-    pub context: Option<crate::context::AgentContext>,
+    pub context: Option<AgentContext>,
     /// Generation settings for every model call of a turn (a gateway client's `max_tokens`,
     /// `temperature`, …); none by default.
     pub request_options: openclaw_llm::RequestOptions,
@@ -330,6 +233,42 @@ impl Agent {
     /// The model that answered last.
     pub fn active_model(&self) -> Option<&Candidate> {
         self.candidates.get(self.active)
+    }
+
+    /// The tools offered to the model: the file and exec tools, plus the memory tools when on.
+    pub fn tool_list(&self) -> Vec<ToolSpec> {
+        let mut tools = tool_specs();
+        if self.context.as_ref().is_some_and(|c| c.memory.is_some()) {
+            tools.extend(MemoryTools::specs());
+        }
+        tools
+    }
+
+    /// The system prompt for a model whose context is `context_tokens`, with its report (no
+    /// report without a workspace context).
+    pub fn system_prompt_for(
+        &self,
+        context_tokens: u64,
+        tools: &[ToolSpec],
+    ) -> (String, Option<PromptReport>) {
+        let Some(context) = &self.context else {
+            return (self.system_prompt.clone(), None);
+        };
+        let (prompt, report) = context.system_prompt(
+            &self.system_prompt,
+            self.workspace.root(),
+            context_tokens,
+            tools,
+        );
+        (prompt, Some(report))
+    }
+
+    /// The report for the first model of the chain (what `openclaw context` shows).
+    pub fn prompt_report(&self) -> Option<(String, PromptReport)> {
+        let first = self.candidates.first()?;
+        let tools = self.tool_list();
+        let (prompt, report) = self.system_prompt_for(first.budget(), &tools);
+        report.map(|r| (prompt, r))
     }
 
     /// Compacts the session now (`/compact`), with the active model; returns how many

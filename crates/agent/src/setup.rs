@@ -1,21 +1,31 @@
-//! From config and catalog to a ready [`Agent`]: the fallback chain, the workspace and the
-//! exec policy. Shared by `openclaw agent`, `openclaw chat` and the gateway, so they all run
-//! the same agent for the same config.
+//! From config and catalog to a ready [`Agent`]: the fallback chain ([`resolve_candidates`]),
+//! the workspace, the exec policy and the workspace context ([`attach_context`]). Shared by
+//! `openclaw agent`, `openclaw chat` and the gateway, so they all run the same agent for the
+//! same config.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openclaw_config::{EnvLookup, ExecConfig, OpenClawConfig, StatePaths};
-use openclaw_models::{Catalog, ModelRefError, Selection};
+use openclaw_config::{ApiKind, EnvLookup, ExecConfig, OpenClawConfig, StatePaths};
+use openclaw_llm::Endpoint;
+use openclaw_models::{same_model, Catalog, ModelRef, ModelRefError, Selection};
 
 use openclaw_sandbox::SandboxMode;
 
+use crate::approval::Approver;
+use crate::context::AgentContext;
 use crate::exec::{ExecAsk, ExecPolicy, ExecSecurity};
 use crate::health::ModelHealth;
-use crate::runner::{resolve_candidates, Agent};
-use crate::tools::Approver;
+use crate::memory_tools::MemoryTools;
+use crate::prompt::{seed_new_workspace, PromptLimits, SessionKind};
+use crate::runner::{Agent, Candidate};
 use crate::workspace::Workspace;
 
+/// Idle timeout when neither the provider nor `agents.defaults` sets one: long enough for a
+/// cold model load on a laptop.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// `num_ctx` sent to Ollama when the config doesn't set one: the context window, capped.
+pub const NATIVE_NUM_CTX_CAP: u64 = 32768;
 /// Why an agent could not be assembled.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -70,14 +80,146 @@ pub fn assemble_agent(
             .join(crate::health::HEALTH_FILE),
     );
     // The owner's own conversation: every workspace file, MEMORY.md included.
-    notes.extend(crate::context::attach_context(
+    notes.extend(attach_context(
         &mut agent,
         config,
         paths,
         env,
-        crate::prompt::SessionKind::Main,
+        SessionKind::Main,
     ));
     Ok(Assembled { agent, notes })
+}
+
+/// Builds the fallback chain: `--model` (or the primary), then the configured fallbacks.
+/// Refs that cannot be called are left out, each with a note saying why.
+pub fn resolve_candidates(
+    catalog: &Catalog,
+    config: &OpenClawConfig,
+    selection: &Selection,
+    override_model: Option<&ModelRef>,
+    env: EnvLookup<'_>,
+) -> (Vec<Candidate>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut chain: Vec<ModelRef> = Vec::new();
+    match override_model.or(selection.primary.as_ref()) {
+        Some(r) => chain.push(r.clone()),
+        None => {
+            if let Some(first) = catalog.models.first() {
+                notes.push(format!("no default model is set; using {} (choose one with `openclaw models set provider/model`)", first.key()));
+                chain.push(ModelRef::new(first.provider.clone(), first.id.clone()));
+            }
+        }
+    }
+    for f in &selection.fallbacks {
+        if !chain.contains(f) {
+            chain.push(f.clone());
+        }
+    }
+    let defaults = &config.agents.defaults;
+    let mut out = Vec::new();
+    for r in chain {
+        let Some(provider) = catalog.provider(&r.provider) else {
+            notes.push(format!(
+                "{r}: provider `{}` is not configured (nor discovered), skipped",
+                r.provider
+            ));
+            continue;
+        };
+        let Some(base_url) = provider.base_url.clone() else {
+            notes.push(format!(
+                "{r}: provider `{}` has no baseUrl, skipped",
+                r.provider
+            ));
+            continue;
+        };
+        let model = catalog.find(&r.provider, &r.model);
+        let api = model.map_or(provider.api, |m| m.api);
+        if api == ApiKind::Unsupported {
+            notes.push(format!(
+                "{r}: this provider's api is not supported by openclaw-rs yet, skipped"
+            ));
+            continue;
+        }
+        let params = defaults
+            .models
+            .iter()
+            .find(|(k, _)| ModelRef::parse(k).is_ok_and(|k| same_model(&k, &r.provider, &r.model)))
+            .map(|(_, e)| &e.params);
+        let context_window = model.map_or(openclaw_models::DEFAULT_EXPLICIT_CONTEXT_WINDOW, |m| {
+            m.context_window
+        });
+        let num_ctx = (api == ApiKind::Ollama).then(|| {
+            params
+                .and_then(|p| p.get("num_ctx"))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or_else(|| context_window.min(NATIVE_NUM_CTX_CAP))
+        });
+        let idle = provider
+            .timeout_seconds
+            .or(defaults.timeout_seconds)
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_IDLE_TIMEOUT);
+        out.push(Candidate {
+            model_id: model.map_or_else(|| r.model.clone(), |m| m.id.clone()),
+            reasoning: model.is_some_and(|m| m.reasoning),
+            context_window,
+            max_tokens: model.map_or(openclaw_models::DEFAULT_EXPLICIT_MAX_TOKENS, |m| {
+                m.max_tokens
+            }),
+            endpoint: Endpoint {
+                api,
+                base_url,
+                api_key: provider.api_key.as_ref().and_then(|k| k.resolve(env)),
+                headers: provider.headers.clone(),
+                idle_timeout: idle,
+            },
+            num_ctx,
+            temperature: params
+                .and_then(|p| p.get("temperature"))
+                .and_then(serde_json::Value::as_f64),
+            model_ref: r,
+        });
+    }
+    (out, notes)
+}
+
+/// Gives `agent` its workspace context: seeds a brand-new workspace (unless
+/// `agents.defaults.skipBootstrap`), sets up the memory tools, and returns notes for the user
+/// (workspace files cut to fit the first model's context).
+pub fn attach_context(
+    agent: &mut Agent,
+    config: &OpenClawConfig,
+    paths: &StatePaths,
+    env: EnvLookup<'_>,
+    session: SessionKind,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if config.agents.defaults.skip_bootstrap != Some(true) {
+        if let Err(e) = seed_new_workspace(agent.workspace.root()) {
+            notes.push(format!(
+                "could not create the workspace files in {}: {e}",
+                agent.workspace.root().display()
+            ));
+        }
+    }
+    let settings = openclaw_memory::resolve_settings(config, env);
+    let memory = settings.enabled.then(|| {
+        MemoryTools::new(
+            settings,
+            openclaw_memory::index_path(&paths.state_dir, openclaw_config::DEFAULT_AGENT_ID),
+            agent.workspace.root().to_path_buf(),
+        )
+    });
+    agent.context = Some(AgentContext {
+        limits: PromptLimits::from_config(config),
+        session,
+        memory,
+    });
+    if let Some((_, report)) = agent.prompt_report() {
+        notes.extend(report.notes());
+    }
+    notes
 }
 
 /// `agents.defaults.workspace` (with `~/` expanded), else `<state>/workspace`.

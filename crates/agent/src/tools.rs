@@ -9,6 +9,7 @@ use std::time::Duration;
 use openclaw_llm::{ToolCall, ToolSpec};
 use serde_json::{json, Value};
 
+use crate::approval::Approver;
 use crate::exec::{run_exec, ExecPolicy};
 use crate::workspace::Workspace;
 
@@ -39,48 +40,6 @@ impl ToolOutcome {
             content: content.into(),
             is_error: true,
         }
-    }
-}
-
-/// What a person decided about a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Do not run it.
-    Deny,
-    /// Run it (inside the sandbox when the request says it is sandboxed).
-    Run,
-    /// Run it outside the sandbox: a separate, explicit choice, never a default.
-    RunUnsandboxed,
-}
-
-/// A command waiting for a person's decision.
-#[derive(Debug, Clone, Copy)]
-pub struct ApprovalRequest<'a> {
-    /// Exactly what will run (`sh -c` of this text).
-    pub command: &'a str,
-    /// Whether it will run inside the OS sandbox if approved with [`Decision::Run`]. `false`
-    /// when the sandbox is off or this machine cannot provide it: then the person should know
-    /// that an approval lets it run unconfined.
-    pub sandboxed: bool,
-}
-
-/// The answer to an approval request, once a person (or nobody) has answered.
-pub type Approval<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Option<Decision>> + Send + 'a>>;
-
-/// Asks a person whether a command may run. Async, so that a gateway can wait for a web
-/// client's answer without blocking its runtime.
-pub trait Approver: Send {
-    /// `None` when nobody can be asked (no terminal, no connected client).
-    fn approve<'a>(&'a mut self, request: ApprovalRequest<'a>) -> Approval<'a>;
-}
-
-/// Nobody to ask: every question is answered "no one is here".
-pub struct NoApprover;
-
-impl Approver for NoApprover {
-    fn approve<'a>(&'a mut self, _: ApprovalRequest<'a>) -> Approval<'a> {
-        Box::pin(async { None })
     }
 }
 
@@ -488,6 +447,7 @@ pub fn truncate(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approval::NoApprover;
 
     fn call(name: &str, args: Value) -> ToolCall {
         ToolCall {
