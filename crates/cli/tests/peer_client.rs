@@ -262,7 +262,7 @@ fn the_original_cli_and_tui_work_against_our_gateway() {
 }
 
 /// `openclaw tui` in a terminal (120×40): waits for the history, sends a message, waits for
-/// the reply.
+/// the reply, then starts a new session with `/new`.
 fn tui_turn(cli: &OriginalCli<'_>) {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -300,6 +300,22 @@ fn tui_turn(cli: &OriginalCli<'_>) {
     term.flush().unwrap();
     term.exp_string("answers tui-99.")
         .expect("the TUI never showed the reply");
+    // `/new`: the TUI asks for a session of its own (`sessions.create`) and switches to it.
+    // Typed once the run has ended; the space after the name closes the command completion
+    // list, which would otherwise take the Enter for itself.
+    term.exp_string("idle")
+        .expect("the TUI never became idle after the reply");
+    std::thread::sleep(Duration::from_millis(500));
+    for c in "/new ".chars() {
+        term.send(&c.to_string()).unwrap();
+        term.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    term.send("\r").unwrap();
+    term.flush().unwrap();
+    term.exp_string("new session: agent:main:tui-")
+        .expect("the TUI's /new did not get a new session");
     let _ = term.send_control('c');
     std::thread::sleep(Duration::from_millis(200));
     let _ = term.send_control('c');

@@ -417,6 +417,7 @@ pub enum Method {
     SessionsReset,
     SessionsDelete,
     SessionsPatch,
+    SessionsCreate,
     ModelsList,
     ExecApprovalList,
     ExecApprovalResolve,
@@ -429,7 +430,7 @@ pub enum Method {
 }
 
 /// The methods `hello-ok` advertises (all but `connect`).
-pub const METHODS: [Method; 20] = [
+pub const METHODS: [Method; 21] = [
     Method::Health,
     Method::Status,
     Method::Agent,
@@ -444,6 +445,7 @@ pub const METHODS: [Method; 20] = [
     Method::SessionsReset,
     Method::SessionsDelete,
     Method::SessionsPatch,
+    Method::SessionsCreate,
     Method::ModelsList,
     Method::ExecApprovalList,
     Method::ExecApprovalResolve,
@@ -470,6 +472,7 @@ impl Method {
             Method::SessionsReset => "sessions.reset",
             Method::SessionsDelete => "sessions.delete",
             Method::SessionsPatch => "sessions.patch",
+            Method::SessionsCreate => "sessions.create",
             Method::ModelsList => "models.list",
             Method::ExecApprovalList => "exec.approval.list",
             Method::ExecApprovalResolve => "exec.approval.resolve",
@@ -503,7 +506,8 @@ impl Method {
             | Method::AgentWait
             | Method::ChatSend
             | Method::ChatAbort
-            | Method::SessionsPatch => Scope::Write,
+            | Method::SessionsPatch
+            | Method::SessionsCreate => Scope::Write,
             Method::SessionsReset | Method::SessionsDelete => Scope::Admin,
             Method::ExecApprovalList | Method::ExecApprovalResolve | Method::PluginApprovalList => {
                 Scope::Approvals
@@ -893,6 +897,37 @@ pub struct SessionsPatchParams {
     pub model: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub thinking_level: Option<Option<String>>,
+}
+
+/// `sessions.create` (the TUI's `/new`): a session key, and optionally its model and
+/// thinking level. The original's worktrees, categories, parent hooks and titles have no
+/// meaning here and are ignored; a first `message` is refused (send it with `chat.send`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsCreateParams {
+    /// `agent:main:<id>` or `<id>`; a new id when absent.
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub thinking_level: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The answer to `sessions.create`. The transcript itself starts with the first message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionCreated {
+    pub ok: bool,
+    pub key: String,
+    pub session_id: String,
+    pub entry: SessionEntry,
+    /// Always `false`: no first turn is started by `sessions.create` here.
+    pub run_started: bool,
 }
 
 /// `sessions.subscribe`: accepted; `sessions.changed` events are sent to every client anyway.

@@ -46,11 +46,12 @@ use crate::protocol::{
     ExecApprovalResolveParams, ExecApprovalResolved, Features, HealthPayload, HelloAuth, HelloOk,
     Lifecycle, MessageUsage, Method, ModelDefaults, ModelRow, ModelsListPayload, Policy,
     QuestionsPayload, RecentSession, ReplyPayload, Scope, ServerFrame, ServerInfo, SessionChanged,
-    SessionDefaults, SessionEntry, SessionKey, SessionKeyParams, SessionRow, SessionsChanged,
-    SessionsDescribePayload, SessionsListParams, SessionsListPayload, SessionsPatchParams,
-    SessionsSummary, Shutdown, Snapshot, StateVersion, StatusPayload, StatusSession,
-    StatusSessions, Subscribed, Tick, TokenUsage, ToolEvent, ToolResultContent, TranscriptMessage,
-    AGENT_ID, EVENTS, METHODS, PROTOCOL_VERSION, UNKNOWN_METHOD_SCOPE,
+    SessionCreated, SessionDefaults, SessionEntry, SessionKey, SessionKeyParams, SessionRow,
+    SessionsChanged, SessionsCreateParams, SessionsDescribePayload, SessionsListParams,
+    SessionsListPayload, SessionsPatchParams, SessionsSummary, Shutdown, Snapshot, StateVersion,
+    StatusPayload, StatusSession, StatusSessions, Subscribed, Tick, TokenUsage, ToolEvent,
+    ToolResultContent, TranscriptMessage, AGENT_ID, EVENTS, METHODS, PROTOCOL_VERSION,
+    UNKNOWN_METHOD_SCOPE,
 };
 use crate::run::{prepare_run_as, valid_session_id, Approvals, ChatEvent, ModelChoice, RunSpec};
 use crate::session_settings::Setting;
@@ -584,6 +585,7 @@ impl Conn {
             }
             return self.connect(&req.id, &req.params);
         };
+        tracing::debug!(method = %req.method, id = %req.id, "websocket request");
         let Some(method) = Method::parse(&req.method) else {
             let e = if UNKNOWN_METHOD_SCOPE.satisfied_by(&granted.scopes) {
                 ErrorShape::unknown_method(&req.method)
@@ -791,6 +793,19 @@ impl Conn {
                 let id = id.to_string();
                 tokio::spawn(async move {
                     let result = patch(&state, &key, p).await;
+                    let _ = out.send(Outgoing::Frame(match result {
+                        Ok(v) => ServerFrame::ok(&id, v),
+                        Err(e) => ServerFrame::err(Some(&id), e),
+                    }));
+                });
+            }
+            Method::SessionsCreate => {
+                let p: SessionsCreateParams = parse_params(method, params)?;
+                check_agent(p.agent_id.as_deref())?;
+                let out = self.out.clone();
+                let id = id.to_string();
+                tokio::spawn(async move {
+                    let result = create(&state, p).await;
                     let _ = out.send(Outgoing::Frame(match result {
                         Ok(v) => ServerFrame::ok(&id, v),
                         Err(e) => ServerFrame::err(Some(&id), e),
@@ -1363,6 +1378,41 @@ fn retire(state: &AppState, key: &SessionKey, delete: bool) -> Result<Value, Err
         key: key.to_string(),
         entry: entry(session_id, &setting),
         deleted: delete.then_some(existed),
+    }))
+}
+
+/// `sessions.create`: names a session (a new id unless the client chose one) and sets its
+/// model and thinking level the way `sessions.patch` does. An existing session with that key
+/// is adopted as it is, as the original does.
+async fn create(state: &Arc<AppState>, p: SessionsCreateParams) -> Result<Value, ErrorShape> {
+    if p.message.as_deref().is_some_and(|m| !m.trim().is_empty()) {
+        return Err(ErrorShape::invalid(
+            "sessions.create with a first `message` is not supported here: create the session, then send the message with chat.send",
+        ));
+    }
+    let raw = p
+        .key
+        .filter(|k| !k.trim().is_empty())
+        .unwrap_or_else(openclaw_agent::new_session_id);
+    let key = session_key(&raw)?;
+    if p.model.is_some() || p.thinking_level.is_some() {
+        let settings = SessionsPatchParams {
+            key: key.to_string(),
+            agent_id: None,
+            model: p.model.map(Some),
+            thinking_level: p.thinking_level.map(Some),
+        };
+        patch(state, &key, settings).await?;
+    }
+    let session_id = key.session_id();
+    let setting = state.session_settings.get(session_id);
+    publish_session_change(state, &key, "create", None);
+    Ok(protocol::to_value(SessionCreated {
+        ok: true,
+        key: key.to_string(),
+        session_id: session_id.to_string(),
+        entry: entry(session_id, &setting),
+        run_started: false,
     }))
 }
 

@@ -145,6 +145,7 @@ async fn hello_ok_reports_protocol_server_features_snapshot_and_policy() {
         "sessions.reset",
         "sessions.delete",
         "sessions.patch",
+        "sessions.create",
         "models.list",
         "agents.list",
         "exec.approval.resolve",
@@ -783,6 +784,83 @@ async fn sessions_patch_reset_and_delete() {
     let mut writer = gw.ws_with_scopes(&["operator.write"]).await;
     let res = writer.request("sessions.delete", json!({"key": "s"})).await;
     assert_eq!(res["error"]["message"], "missing scope: operator.admin");
+}
+
+/// `sessions.create` as the original TUI's `/new` sends it: a chosen key, the agent, a parent
+/// that it succeeds. The new key then holds its own conversation, apart from the parent's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_create_starts_a_separate_session() {
+    let f = Fixture::new(vec![
+        ModelSpec::new("m").reply(Reply::Sse(text_stream(&["from m"]))),
+        ModelSpec::new("other").reply(Reply::Sse(text_stream(&["from other"]))),
+    ])
+    .await;
+    let gw = f.gateway().await;
+    let mut ws = gw.ws().await;
+    let (_, _) = ws
+        .request_final(
+            "agent",
+            json!({"message": "first", "sessionKey": "main", "idempotencyKey": "c-1"}),
+        )
+        .await;
+    let res = ws
+        .request(
+            "sessions.create",
+            json!({"key": "tui-1b2c", "agentId": "main", "parentSessionKey": "agent:main:main",
+                   "succeedsParent": true, "emitCommandHooks": true}),
+        )
+        .await;
+    assert_eq!(res["payload"]["ok"], true, "{res}");
+    assert_eq!(res["payload"]["key"], "agent:main:tui-1b2c", "{res}");
+    assert_eq!(res["payload"]["sessionId"], "tui-1b2c", "{res}");
+    assert_eq!(res["payload"]["runStarted"], false, "{res}");
+    let history = ws
+        .request("chat.history", json!({"sessionKey": "agent:main:tui-1b2c"}))
+        .await;
+    assert_eq!(history["payload"]["messages"], json!([]), "{history}");
+    let (_, done) = ws
+        .request_final(
+            "agent",
+            json!({"message": "second", "sessionKey": "agent:main:tui-1b2c", "idempotencyKey": "c-2"}),
+        )
+        .await;
+    assert_eq!(done["payload"]["status"], "ok", "{done}");
+    let history = ws
+        .request("chat.history", json!({"sessionKey": "agent:main:tui-1b2c"}))
+        .await;
+    let texts = history["payload"]["messages"].to_string();
+    assert!(
+        texts.contains("second") && !texts.contains("first"),
+        "{history}"
+    );
+
+    // With a model and thinking level, checked like sessions.patch; without a key, a new one.
+    let res = ws
+        .request(
+            "sessions.create",
+            json!({"model": "ollama/other", "thinkingLevel": "low"}),
+        )
+        .await;
+    assert_eq!(res["payload"]["entry"]["model"], "other", "{res}");
+    assert_eq!(res["payload"]["entry"]["thinkingLevel"], "low", "{res}");
+    let key = res["payload"]["key"].as_str().unwrap();
+    assert!(
+        key.starts_with("agent:main:") && key != "agent:main:tui-1b2c",
+        "{res}"
+    );
+    for bad in [
+        json!({"model": "ollama/nope"}),
+        json!({"key": "../escape"}),
+        json!({"key": "k", "message": "hello"}),
+        json!({"key": "k", "agentId": "someone-else"}),
+    ] {
+        let res = ws.request("sessions.create", bad.clone()).await;
+        assert_eq!(res["error"]["code"], "INVALID_REQUEST", "{bad}: {res}");
+    }
+    // Creating needs write.
+    let mut reader = gw.ws_with_scopes(&["operator.read"]).await;
+    let res = reader.request("sessions.create", json!({"key": "r"})).await;
+    assert_eq!(res["error"]["message"], "missing scope: operator.write");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
