@@ -6,8 +6,10 @@
 //! of Ollama's documented examples, shapes synthesised from its Go source, and captures from a
 //! local llama.cpp backend); nothing is invented.
 //!
-//! Beside it: [`local_backend`], the real local model shared safely by the end-to-end tests,
-//! and [`requirement`], what a test does when a part it needs is not installed.
+//! Beside it: [`gateway`], a running `openclaw gateway` with its HTTP and WebSocket clients
+//! and memory probe, shared by every test binary that starts one; [`local_backend`], the real
+//! local model shared safely by the end-to-end tests; [`requirement`], what a test does when a
+//! part it needs is not installed; [`measure`], the memory of a process.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -34,6 +36,7 @@ mod behaviour;
 mod chat;
 mod clock;
 mod fixtures;
+pub mod gateway;
 pub mod local_backend;
 pub mod measure;
 mod ollama_api;

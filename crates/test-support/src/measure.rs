@@ -1,4 +1,5 @@
-//! Peak memory of a child process, for tests that assert a memory cap.
+//! Memory of processes, for tests that assert a memory cap: [`Rss`] reads a running process
+//! (`/proc/<pid>/status`), [`run_measured`] the peak of a child run to its end.
 //!
 //! The fault matrices check that no misbehaving server can make a reader hold a whole reply.
 //! The reliable figure is the kernel's: `ru_maxrss` as the child is reaped with `wait4(2)`,
@@ -13,6 +14,49 @@
 //! intermediary's own size (~10 MiB), not the test's.
 
 use std::process::{Command, ExitStatus, Stdio};
+
+/// Resident memory of a running process, from its `/proc/<pid>/status`: the one probe every
+/// test and benchmark reads a live process's memory with (a gateway under load, a test's own
+/// process). `peak_kib` (`VmHWM`) is the high-water mark since the process started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rss {
+    /// Resident now (`VmRSS`), in KiB.
+    pub current_kib: u64,
+    /// Peak resident so far (`VmHWM`), in KiB.
+    pub peak_kib: u64,
+}
+
+impl Rss {
+    /// The memory of process `pid`; an error once it is gone (or off Linux).
+    pub fn of(pid: u32) -> std::io::Result<Self> {
+        Self::read(&format!("/proc/{pid}/status"))
+    }
+
+    /// The memory of the calling process.
+    pub fn of_self() -> std::io::Result<Self> {
+        Self::read("/proc/self/status")
+    }
+
+    fn read(path: &str) -> std::io::Result<Self> {
+        let status = std::fs::read_to_string(path)?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("no {name} in {path}"),
+                    )
+                })
+        };
+        Ok(Self {
+            current_kib: field("VmRSS")?,
+            peak_kib: field("VmHWM")?,
+        })
+    }
+}
 
 /// How a measured child ended.
 #[derive(Debug)]
@@ -187,6 +231,20 @@ mod tests {
         let mut cmd = sh("pwd");
         cmd.current_dir("/");
         assert_eq!(run_measured(cmd).stdout, "/\n");
+    }
+
+    #[test]
+    fn the_rss_probe_sees_memory_this_process_touches() {
+        let before = Rss::of_self().unwrap_or_else(|e| panic!("{e}"));
+        assert!(before.current_kib > 0 && before.peak_kib >= before.current_kib);
+        let ballast = vec![1u8; 32 << 20];
+        let during = Rss::of(std::process::id()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ballast.iter().step_by(4096).all(|&b| b == 1));
+        assert!(
+            during.peak_kib >= before.current_kib + 30 * 1024,
+            "{before:?} → {during:?}"
+        );
+        assert!(Rss::of(u32::MAX).is_err());
     }
 
     #[test]
