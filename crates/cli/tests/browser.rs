@@ -8,12 +8,11 @@
 //! fails it under CI (`openclaw_test_support::requirement`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use openclaw_test_support::gateway::Gateway;
 use openclaw_test_support::requirement::missing;
 use openclaw_test_support::{text_stream, tool_call_stream, ModelSpec, Reply, TestServer};
 
@@ -48,15 +47,6 @@ fn missing_prerequisite(root: &Path) -> Option<(String, &'static str)> {
         ));
     }
     None
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -98,40 +88,16 @@ fn web_chat_page_streams_shows_tools_and_stops() {
     )
     .unwrap();
 
-    let mut gateway = Command::new(assert_cmd::cargo::cargo_bin("openclaw"))
-        .args(["gateway", "--port", "0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", state.path())
-        .env("NO_COLOR", "1")
-        .env("OPENCLAW_STATE_DIR", state.path())
+    let mut cmd = Gateway::command(&assert_cmd::cargo::cargo_bin("openclaw"), state.path());
+    cmd.env("OPENCLAW_STATE_DIR", state.path())
         .env("OLLAMA_API_KEY", "ollama-local")
-        .env("OLLAMA_HOST", server.addr().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = gateway.stderr.take().unwrap();
-    let gateway = KillOnDrop(gateway);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("http://") {
-                if line.contains("#token=") {
-                    let _ = tx.send(
-                        line[i..]
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
-                    );
-                }
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the gateway never printed its page URL");
+        .env("OLLAMA_HOST", server.addr().to_string());
+    let mut gateway = Gateway::start(cmd);
+    let url = gateway.page_url();
+    assert!(
+        url.contains("#token="),
+        "the gateway did not show its token: {url}"
+    );
 
     let out = Command::new("node")
         .args(["--test", "chat.test.mjs"])

@@ -16,12 +16,11 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use openclaw_test_support::gateway::Gateway;
 use openclaw_test_support::requirement::missing;
 use openclaw_test_support::{text_stream, ModelSpec, Reply, TestServer};
 use serde_json::{json, Value};
@@ -59,49 +58,14 @@ fn find_peer(root: &Path) -> Result<Peer, String> {
     Ok(Peer { node, entry })
 }
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Our gateway on a free port, its agent on the test server.
-fn start_gateway(state: &Path, server: &TestServer) -> (KillOnDrop, u16) {
-    let mut gateway = Command::new(assert_cmd::cargo::cargo_bin("openclaw"))
-        .args(["gateway", "--port", "0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", state)
-        .env("NO_COLOR", "1")
-        .env("OPENCLAW_STATE_DIR", state)
+fn start_gateway(state: &Path, server: &TestServer) -> Gateway {
+    let mut cmd = Gateway::command(&assert_cmd::cargo::cargo_bin("openclaw"), state);
+    cmd.env("OPENCLAW_STATE_DIR", state)
         .env("OPENCLAW_GATEWAY_TOKEN", TOKEN)
         .env("OLLAMA_API_KEY", "ollama-local")
-        .env("OLLAMA_HOST", server.addr().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = gateway.stderr.take().unwrap();
-    let gateway = KillOnDrop(gateway);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("http://127.0.0.1:") {
-                let rest = &line[i + "http://127.0.0.1:".len()..];
-                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                if let Ok(port) = port.parse::<u16>() {
-                    let _ = tx.send(port);
-                }
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the gateway never said where it listens");
-    (gateway, port)
+        .env("OLLAMA_HOST", server.addr().to_string());
+    Gateway::start(cmd).with_token(TOKEN)
 }
 
 /// Runs the original CLI with a home of its own.
@@ -187,7 +151,8 @@ fn the_original_cli_and_tui_work_against_our_gateway() {
         r#"{ agents: { defaults: { model: "ollama/llama3.3" } } }"#,
     )
     .unwrap();
-    let (_gateway, port) = start_gateway(state.path(), &server);
+    let mut gateway = start_gateway(state.path(), &server);
+    let port = gateway.port();
     let home = tempfile::tempdir().unwrap();
     let cli = OriginalCli {
         peer: &peer,

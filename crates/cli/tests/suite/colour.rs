@@ -4,6 +4,7 @@
 
 use std::process::{Command, Stdio};
 
+use openclaw_test_support::gateway::Gateway;
 use openclaw_test_support::{text_stream, ModelSpec, Reply, TestServer};
 
 use super::support::Env;
@@ -76,45 +77,18 @@ fn no_escape_sequences_reach_a_pipe() {
 
     // The gateway's start-up lines, with the painted warning of auth mode "none".
     env.write_config(r#"{ gateway: { auth: { mode: "none" } } }"#);
-    let mut child = env
-        .std_command(&["gateway", "--port", "0"])
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .split(b'\n')
-            .map_while(Result::ok)
-        {
-            let open = line.starts_with(b"open ") || line.windows(5).any(|w| w == b"open ");
-            let _ = tx.send(line);
-            if open {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
-        let done = line.windows(5).any(|w| w == b"open ");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut cmd = env.std_command(&["gateway", "--port", "0"]);
+    cmd.env_remove("NO_COLOR");
+    let mut gw = Gateway::spawn(cmd);
+    // Painted or not, the `open …` line ends the start-up lines.
+    gw.wait_for_line("`open` line", |l| l.contains("open "));
+    let lines = gw.stderr_lines();
+    gw.kill();
     assert!(lines.len() >= 2, "{lines:?}");
     for line in &lines {
         assert!(
-            !line.contains(&0x1b),
-            "the gateway wrote an escape sequence to a pipe: {}",
-            String::from_utf8_lossy(line)
+            !line.contains('\u{1b}'),
+            "the gateway wrote an escape sequence to a pipe: {line}"
         );
     }
 }

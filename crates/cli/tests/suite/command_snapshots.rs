@@ -16,7 +16,6 @@ use std::path::Path;
 use openclaw_test_support::{fixture_models, ModelSpec, PullScript, TestServer};
 use serde_json::Value;
 
-use super::gateway_cmd::Running;
 use super::memory_cmd::{config as tiny_model_config, fill_workspace};
 use super::support::{Env, Run};
 
@@ -757,9 +756,9 @@ fn gateway_status_and_stop_with_nothing_running() {
 #[test]
 fn gateway_status_and_stop_while_running() {
     let env = Env::new();
-    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut gw = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = gw.port().to_string();
-    let pid = gw.child.id().to_string();
+    let pid = gw.pid().to_string();
     let token = std::fs::read_to_string(env.state_dir().join("gateway/token")).unwrap();
     let token = token.trim();
     let extra = [
@@ -776,7 +775,7 @@ fn gateway_status_and_stop_while_running() {
     let run = env.run(&["gateway", "status", "--json"]);
     run.assert_code(0);
     let status: Value = run.json();
-    assert_eq!(status["pid"], gw.child.id());
+    assert_eq!(status["pid"], gw.pid());
     snap!("gateway_status_running_json", shown(&env, &run, &extra));
     let run = env.run(&["gateway", "stop"]);
     run.assert_code(0);

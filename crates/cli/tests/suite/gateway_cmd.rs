@@ -2,109 +2,22 @@
 //! pid/port file, the token file, the refusal of an unauthenticated non-loopback bind, and
 //! `install --print`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use openclaw_test_support::gateway::http;
 
 use super::support::Env;
 
-/// A gateway child process and the stderr lines it printed so far.
-pub(super) struct Running {
-    pub(super) child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    pub(super) fn start(env: &Env, args: &[&str]) -> Self {
-        let mut child = env
-            .std_command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (up to 20 s) for a stderr line starting with `prefix`.
-    fn line_starting(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(l) = self.seen.iter().find(|l| l.starts_with(prefix)) {
-                return l.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!(
-                    "no line starting with {prefix:?}; stderr so far: {:#?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-
-    /// The port of `listening on http://127.0.0.1:PORT`.
-    pub(super) fn port(&mut self) -> u16 {
-        let line = self.line_starting("listening on http://");
-        line.rsplit(':').next().unwrap().trim().parse().unwrap()
-    }
-
-    /// Waits (up to 20 s) for the process to exit.
-    pub(super) fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the gateway did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `GET path` over plain HTTP/1.1; returns the whole response.
+/// `GET path` over plain HTTP/1.1: the status line, then the body.
 fn get(port: u16, path: &str, token: Option<&str>) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let r = http::request(port, "GET", path, &headers, None);
+    format!("{}\r\n{}", r.status_line, r.text())
 }
 
 #[test]
 fn gateway_on_port_0_serves_health_and_is_managed_by_status_and_stop() {
     let env = Env::new();
-    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut gw = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = gw.port();
     assert_ne!(port, 0);
     // The page URL carries the generated token, which is stored 0600.
@@ -136,7 +49,7 @@ fn gateway_on_port_0_serves_health_and_is_managed_by_status_and_stop() {
     assert_eq!(status["running"], true, "{status}");
     assert_eq!(status["healthy"], true, "{status}");
     assert_eq!(status["port"], port);
-    assert_eq!(status["pid"], gw.child.id());
+    assert_eq!(status["pid"], gw.pid());
 
     env.ok(&["gateway", "stop"])
         .assert_stderr_contains("gateway stopped");
@@ -153,7 +66,7 @@ fn gateway_on_port_0_serves_health_and_is_managed_by_status_and_stop() {
 #[test]
 fn the_token_comes_from_the_environment_when_set() {
     let env = Env::new().var("OPENCLAW_GATEWAY_TOKEN", "env-token-123");
-    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut gw = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = gw.port();
     assert!(get(port, "/v1/models", Some("env-token-123")).starts_with("HTTP/1.1 200"));
     assert!(!env.state_dir().join("gateway/token").exists());
@@ -176,7 +89,7 @@ fn a_non_loopback_bind_without_auth_is_refused() {
 fn auth_mode_none_is_allowed_on_loopback() {
     let env = Env::new();
     env.write_config(r#"{ gateway: { auth: { mode: "none" } } }"#);
-    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut gw = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = gw.port();
     assert!(get(port, "/v1/models", None).starts_with("HTTP/1.1 200"));
 }
@@ -209,19 +122,19 @@ fn install_print_shows_a_systemd_user_unit() {
 #[test]
 fn status_and_stop_see_every_instance_and_a_taken_port_is_named() {
     let env = Env::new();
-    let mut first = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut first = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = first.port();
-    let mut second = Running::start(&env, &["gateway", "--port", "0", "--bind", "127.0.0.2"]);
+    let mut second = env.spawn_gateway(&["gateway", "--port", "0", "--bind", "127.0.0.2"]);
     let line = second.line_starting("listening on ");
     assert!(line.starts_with("listening on http://127.0.0.2:"), "{line}");
     let second_port: u16 = line.rsplit(':').next().unwrap().parse().unwrap();
 
-    let mut third = Running::start(&env, &["gateway", "--port", &port.to_string()]);
+    let mut third = env.spawn_gateway(&["gateway", "--port", &port.to_string()]);
     assert!(!third.wait_exit().success());
-    let err = third.seen.join("\n") + &third.lines.try_iter().collect::<Vec<_>>().join("\n");
+    let err = third.stderr_lines().join("\n");
     assert!(
         err.contains(&format!("already runs on port {port}"))
-            && err.contains(&first.child.id().to_string()),
+            && err.contains(&first.pid().to_string()),
         "{err}"
     );
 
@@ -253,10 +166,9 @@ fn status_and_stop_see_every_instance_and_a_taken_port_is_named() {
 #[test]
 fn a_killed_gateways_record_is_recognised_as_stale() {
     let env = Env::new();
-    let mut gw = Running::start(&env, &["gateway", "--port", "0"]);
+    let mut gw = env.spawn_gateway(&["gateway", "--port", "0"]);
     let port = gw.port();
-    gw.child.kill().unwrap();
-    gw.wait_exit();
+    assert!(!gw.kill().success());
     assert!(env
         .state_dir()
         .join(format!("gateway/gateway-{port}.json"))

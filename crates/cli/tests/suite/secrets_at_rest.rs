@@ -4,12 +4,8 @@
 //! someone opened up keeps its mode when rewritten; a weak gateway token is refused beyond
 //! loopback and warned about on it.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use openclaw_test_support::{ModelSpec, TestServer};
 
@@ -219,59 +215,6 @@ fn install_quotes_an_executable_path_with_spaces() {
     }
 }
 
-/// A gateway started in the background, and the stderr lines it printed.
-struct Started {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Started {
-    fn new(env: &Env, args: &[&str]) -> Self {
-        let mut child = env
-            .std_command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Every line up to and including the first that starts with `prefix` (20 s at most).
-    fn until(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.seen.iter().any(|l| l.starts_with(prefix)) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("no line starting with {prefix:?}: {:#?}", self.seen),
-            }
-        }
-        self.seen.join("\n")
-    }
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Onboarding, an agent turn and a gateway run leave nothing in the state dir that another
 /// user can read: every directory 0700, every file 0600 (the workspace, the user's own files,
 /// aside). A config the user opened up keeps its mode through `config set`.
@@ -284,8 +227,8 @@ fn everything_created_in_the_state_dir_is_private() {
     let env = Env::new().ollama(&server);
     env.ok(&["onboard", "--non-interactive"]);
     env.ok(&["agent", "-m", "hi"]);
-    let mut gw = Started::new(&env, &["gateway", "--port", "0"]);
-    gw.until("open ");
+    let gw = env.spawn_gateway(&["gateway", "--port", "0"]);
+    gw.line_starting("open ");
     env.ok(&["doctor"]);
     env.ok(&["config", "set", "gateway.port", "19002"]);
 
@@ -360,8 +303,9 @@ fn a_weak_token_is_refused_beyond_loopback_and_warned_about_on_it() {
             .assert_stderr_contains("refusing to listen on 0.0.0.0:0 with a weak gateway token")
             .assert_stderr_contains("openssl rand -hex 32");
         assert!(!run.stderr.contains(weak), "{}", run.stderr);
-        let mut gw = Started::new(&env, &["gateway", "--port", "0"]);
-        let log = gw.until("open ");
+        let gw = env.spawn_gateway(&["gateway", "--port", "0"]);
+        gw.line_starting("open ");
+        let log = gw.stderr_lines().join("\n");
         assert!(
             log.contains("warning: the gateway token") && log.contains("is weak"),
             "{log}"
@@ -370,7 +314,8 @@ fn a_weak_token_is_refused_beyond_loopback_and_warned_about_on_it() {
     }
     let strong = "5f0c2b7e9a14d3c68e21b0f47a95d2c3";
     let env = Env::new().var("OPENCLAW_GATEWAY_TOKEN", strong);
-    let mut gw = Started::new(&env, &["gateway", "--bind", "lan", "--port", "0"]);
-    let log = gw.until("open ");
+    let gw = env.spawn_gateway(&["gateway", "--bind", "lan", "--port", "0"]);
+    gw.line_starting("open ");
+    let log = gw.stderr_lines().join("\n");
     assert!(!log.contains("weak"), "{log}");
 }

@@ -1,5 +1,7 @@
 //! The harness: a throw-away HOME, the real `openclaw` binary run with a clean environment,
-//! and small readers for what it prints and writes.
+//! and small readers for what it prints and writes. A running gateway is
+//! `openclaw_test_support::gateway::Gateway`, shared with the other test binaries; `Env`
+//! starts one with its environment.
 //!
 //! Every command runs with `env_clear()` so that the developer's own `OLLAMA_API_KEY`,
 //! `OLLAMA_HOST` or `~/.openclaw` can never leak into a test.
@@ -8,6 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use openclaw_test_support::gateway::Gateway;
 use openclaw_test_support::{RecordedRequest, TestServer};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -139,6 +142,16 @@ impl Env {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// `openclaw ARGS…` (a gateway) started with this `Env`, without waiting for it.
+    pub fn spawn_gateway(&self, args: &[&str]) -> Gateway {
+        Gateway::spawn(self.std_command(args))
+    }
+
+    /// `openclaw gateway --port 0` started with this `Env`, once it listens.
+    pub fn start_gateway(&self) -> Gateway {
+        Gateway::start(self.std_command(&["gateway", "--port", "0"]))
     }
 
     /// Runs `openclaw ARGS…` and captures everything.
