@@ -18,6 +18,7 @@ use openclaw_config::ApiKind;
 use openclaw_llm::{
     ChatMessage, ChatRequest, ChatResponse, Endpoint, LlmError, ModelClient, StreamEvent,
 };
+use openclaw_test_support::measure::Rss;
 use openclaw_test_support::{Behaviour, ModelSpec, RawReply, TestServer};
 
 /// Idle timeout for the cases that stall: short, so they finish fast.
@@ -447,16 +448,6 @@ fn child_of(test: &str) -> Option<String> {
         .flatten()
 }
 
-/// Peak resident memory of this process so far, in KiB (`VmHWM`).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// Runs `test` of this binary in a child talking to `url`; returns the outcome line it printed
 /// and its peak RSS in KiB.
 fn run_child(test: &str, url: &str) -> (String, u64) {
@@ -503,7 +494,7 @@ fn child_chat(wire: Wire, url: &str) {
         "\noutcome={line} (streamed {} bytes in {:?})",
         outcome.streamed, outcome.took
     );
-    println!("\npeak_rss_kib={}", peak_rss_kib());
+    println!("\npeak_rss_kib={}", Rss::of_self().unwrap().peak_kib);
 }
 
 /// The parent's half of a memory case: serves `reply` for each wire, runs the child, checks the

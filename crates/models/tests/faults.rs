@@ -24,6 +24,7 @@ use openclaw_models::{
     pull_ollama_model, DiscoveryError, DiscoveryReport, DiscoveryRequest, PullError, PullEvent,
     PullRequest, SkipReason,
 };
+use openclaw_test_support::measure::Rss;
 use openclaw_test_support::{Behaviour, ModelSpec, RawReply, TestServer};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -475,15 +476,6 @@ fn child_of(test: &str) -> Option<String> {
         .flatten()
 }
 
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// Runs `test` in a child talking to `url`: returns the outcome line and peak RSS in KiB.
 fn run_child(test: &str, url: &str) -> (String, u64) {
     let output = Command::new(std::env::current_exe().unwrap())
@@ -515,7 +507,7 @@ fn run_child(test: &str, url: &str) -> (String, u64) {
 
 fn report_in_child(outcome: String) {
     println!("\noutcome={outcome}");
-    println!("\npeak_rss_kib={}", peak_rss_kib());
+    println!("\npeak_rss_kib={}", Rss::of_self().unwrap().peak_kib);
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use openclaw_test_support::measure::Rss;
 use openclaw_test_support::{ModelSpec, Reply, TestServer, SENT_AT_PLACEHOLDER};
 
 const TOKEN: &str = "bench-token";
@@ -192,15 +193,9 @@ impl Gateway {
         })
     }
 
-    fn status_kib(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with(field))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+    /// Resident memory now and at its peak (KiB), while it runs.
+    fn rss(&self) -> Option<Rss> {
+        Rss::of(self.child.id()).ok()
     }
 
     /// User + system CPU time so far.
@@ -263,7 +258,7 @@ fn idle_rss(o: &Options) -> Result<(), String> {
     let state = StateDir::new("idle")?;
     let g = Gateway::start(o, &state.0, &[])?;
     std::thread::sleep(Duration::from_secs(2));
-    let rss = g.status_kib("VmRSS:").ok_or("cannot read VmRSS")?;
+    let rss = g.rss().ok_or("cannot read VmRSS")?.current_kib;
     println!(
         "\n## idle memory, 2 s after listening\nVmRSS {:.1} MiB",
         rss as f64 / 1024.0
@@ -520,11 +515,11 @@ fn load(o: &Options) -> Result<(), String> {
             r.first().and_then(|r| r.error.clone())
         ));
     }
-    let rss_before = g.status_kib("VmRSS:").unwrap_or(0);
+    let rss_before = g.rss().map_or(0, |r| r.current_kib);
     let cpu_before = g.cpu_time();
     let (results, peak, wall) = drive(o, &runtime, &gateway_url, &body);
     let cpu = g.cpu_time().saturating_sub(cpu_before);
-    let hwm = g.status_kib("VmHWM:").unwrap_or(0);
+    let hwm = g.rss().map_or(0, |r| r.peak_kib);
     let (p99, all) = report("through the gateway", o, &results, peak, wall);
     println!(
         "gateway memory: VmRSS before the load {:.1} MiB · peak (VmHWM) {:.1} MiB · gateway CPU time {:.2} s ({:.0} µs per relayed chunk)",
