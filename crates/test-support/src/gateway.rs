@@ -7,6 +7,9 @@
 //! depend on the CLI: the binary comes from `assert_cmd::cargo::cargo_bin("openclaw")` in the
 //! caller), typically with [`Gateway::command`].
 //!
+//! A gateway belongs to the test that started it: only that test stops it, changes its config
+//! or state, or measures its memory. Tests may share one only if none of them does any of that.
+//!
 //! ```no_run
 //! # fn demo(binary: &std::path::Path, home: &std::path::Path) {
 //! use openclaw_test_support::gateway::{ws, Gateway};
@@ -355,5 +358,61 @@ impl Drop for Gateway {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for the binary: says what `openclaw gateway` says, then waits.
+    fn fake(script: &str) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+
+    #[test]
+    fn start_reads_the_address_and_token_and_stop_ends_it() {
+        let mut gw = Gateway::start(fake(
+            "echo 'listening on http://127.0.0.1:4321' >&2; \
+             echo 'open http://127.0.0.1:4321/#token=abc' >&2; echo out; exec sleep 30",
+        ));
+        assert_eq!(gw.port(), 4321);
+        assert_eq!(gw.base_url(), "http://127.0.0.1:4321");
+        assert_eq!(gw.ws_url(), "ws://127.0.0.1:4321");
+        assert_eq!(gw.page_url(), "http://127.0.0.1:4321/#token=abc");
+        assert_eq!(gw.token(), "abc");
+        assert_eq!(gw.bearer(), "Bearer abc");
+        let rss = gw.rss();
+        assert!(
+            rss.current_kib > 0 && rss.peak_kib >= rss.current_kib,
+            "{rss:?}"
+        );
+        gw.assert_alive();
+        let status = gw.stop();
+        assert!(!status.success(), "{status:?}");
+        assert!(!gw.is_running());
+        assert_eq!(gw.stderr_lines().len(), 2, "{:?}", gw.stderr_lines());
+        assert!(gw.log().contains("out\n"), "{}", gw.log());
+    }
+
+    #[test]
+    fn a_given_token_wins_and_wait_exit_sees_the_last_lines() {
+        let mut gw =
+            Gateway::spawn(fake("echo 'already runs on port 1' >&2; exit 1")).with_token("given");
+        assert_eq!(gw.token(), "given");
+        assert_eq!(gw.wait_exit().code(), Some(1));
+        assert_eq!(gw.stderr_lines(), ["already runs on port 1"]);
+    }
+
+    #[test]
+    fn a_gateway_that_never_listens_fails_with_what_it_printed() {
+        let failed = std::panic::catch_unwind(|| {
+            Gateway::start(fake("echo 'error: no config' >&2; exit 2"));
+        });
+        let message = failed.err().and_then(|e| e.downcast::<String>().ok());
+        let message = message.map(|m| *m).unwrap_or_default();
+        assert!(message.contains("error: no config"), "{message:?}");
     }
 }
