@@ -60,6 +60,7 @@ async fn record(State(state): State<Arc<ServerState>>, request: Request, next: N
         })
         .collect();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    let path = parts.uri.path().to_owned();
     state.record(RecordedRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
@@ -69,6 +70,7 @@ async fn record(State(state): State<Arc<ServerState>>, request: Request, next: N
             Err(_) => String::new(),
         },
     });
+    state.rendezvous(&path).await;
     match bytes {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -89,6 +91,7 @@ pub struct TestServerBuilder {
     ps_context_length: u64,
     port: u16,
     pull_scripts: Vec<(String, PullScript)>,
+    rendezvous: Option<(String, usize)>,
 }
 
 impl Default for TestServerBuilder {
@@ -99,6 +102,7 @@ impl Default for TestServerBuilder {
             ps_context_length: 4096,
             port: 0,
             pull_scripts: Vec::new(),
+            rendezvous: None,
         }
     }
 }
@@ -137,6 +141,15 @@ impl TestServerBuilder {
         self
     }
 
+    /// Holds every request to `path` (`/api/tags`) unanswered until `count` of them have
+    /// arrived, then lets them all through. A client that sends them one after another never
+    /// gets an answer (its first request waits for one that is only sent after it), so this
+    /// proves by behaviour, not by timing, that a client has the requests in flight at once.
+    pub fn rendezvous(mut self, path: &str, count: usize) -> Self {
+        self.rendezvous = Some((path.to_owned(), count));
+        self
+    }
+
     /// Listen on this port of 127.0.0.1 (default 0: any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -171,6 +184,7 @@ impl TestServerBuilder {
         let state = Arc::new(ServerState::new(
             self.tags_behaviour,
             self.ps_context_length,
+            self.rendezvous,
         ));
         for spec in self.models {
             state.upsert(spec);

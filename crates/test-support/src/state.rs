@@ -71,11 +71,20 @@ pub(crate) struct ServerState {
     completions: AtomicUsize,
     /// `/api/pull` scripts by normalized model name (`llama3.3:latest`).
     pull_scripts: RwLock<Vec<(String, PullScript)>>,
+    /// Requests to this path are held until this many have arrived: see
+    /// [`crate::TestServerBuilder::rendezvous`].
+    rendezvous: Option<(String, usize)>,
+    /// How many requests have arrived at the rendezvous path.
+    rendezvous_arrived: tokio::sync::watch::Sender<usize>,
 }
 
 impl ServerState {
     /// An empty server: no models, no requests, no pull scripts.
-    pub(crate) fn new(tags_behaviour: Behaviour, ps_context_length: u64) -> Self {
+    pub(crate) fn new(
+        tags_behaviour: Behaviour,
+        ps_context_length: u64,
+        rendezvous: Option<(String, usize)>,
+    ) -> Self {
         ServerState {
             models: RwLock::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -83,7 +92,21 @@ impl ServerState {
             ps_context_length,
             completions: AtomicUsize::new(0),
             pull_scripts: RwLock::new(Vec::new()),
+            rendezvous,
+            rendezvous_arrived: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Holds a request to the rendezvous path until enough of them have arrived; returns at
+    /// once for any other path.
+    pub(crate) async fn rendezvous(&self, path: &str) {
+        let Some((_, wanted)) = self.rendezvous.as_ref().filter(|(p, _)| p == path) else {
+            return;
+        };
+        self.rendezvous_arrived.send_modify(|n| *n += 1);
+        let mut arrived = self.rendezvous_arrived.subscribe();
+        // An error means the sender is gone: the server is shutting down anyway.
+        let _ = arrived.wait_for(|n| n >= wanted).await;
     }
 
     /// A snapshot of the served models, in the order they were added.

@@ -1,9 +1,12 @@
 //! `openclaw models list|status|set|fallbacks`.
 
 use crate::exit::Exit;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use futures_util::future::join_all;
 use openclaw_config::{ApiKind, ConfigEditor, ConfigPath, Cost, InputKind, LoadedConfig};
 use openclaw_models::{
     probe_provider, Catalog, DiscoveryOutcome, ModelRef, ProbeResult, ProviderInfo, ProviderSource,
@@ -47,6 +50,18 @@ struct ModelRow {
     missing: bool,
 }
 
+/// `models list --json`.
+#[derive(Debug, Serialize)]
+struct ListJson<'a> {
+    count: usize,
+    models: &'a [ModelRow],
+    discovery: DiscoveryJson<'a>,
+    warnings: &'a [String],
+    /// Only with `--all`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a [SkippedRow]>,
+}
+
 #[derive(Debug, Serialize)]
 struct SkippedRow {
     key: String,
@@ -84,16 +99,13 @@ fn list(ctx: &Context, args: &ListArgs) -> Result<Exit> {
     let failed = rows.is_empty() && matches!(catalog.discovery, DiscoveryOutcome::Failed(_));
 
     if args.json {
-        let mut doc = json!({
-            "count": rows.len(),
-            "models": rows,
-            "discovery": discovery_json(&catalog),
-            "warnings": notes,
-        });
-        if args.all {
-            doc["skipped"] = serde_json::to_value(&skipped)?;
-        }
-        output::json(&doc)?;
+        output::json(&ListJson {
+            count: rows.len(),
+            models: &rows,
+            discovery: discovery_json(&catalog),
+            warnings: &notes,
+            skipped: args.all.then_some(skipped.as_slice()),
+        })?;
     } else if args.plain {
         for r in &rows {
             output::out(&r.key);
@@ -302,32 +314,140 @@ fn discovery_notes(catalog: &Catalog, nothing_listed: bool) -> Vec<String> {
     notes
 }
 
-fn discovery_json(catalog: &Catalog) -> Value {
-    let base = &catalog.ollama_base;
-    match &catalog.discovery {
-        DiscoveryOutcome::NotEnabled => json!({"status": "not-enabled", "baseUrl": base}),
-        DiscoveryOutcome::ExplicitModels => json!({"status": "explicit-models"}),
-        DiscoveryOutcome::Filtered => json!({"status": "filtered"}),
-        DiscoveryOutcome::Failed(e) => {
-            json!({"status": "failed", "baseUrl": base, "error": e.to_string()})
+/// The `discovery` object of `models list --json` and `models status --json`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum DiscoveryJson<'a> {
+    #[serde(rename_all = "camelCase")]
+    NotEnabled {
+        base_url: &'a str,
+    },
+    ExplicitModels,
+    Filtered,
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        base_url: &'a str,
+        error: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Ran {
+        base_url: &'a str,
+        installed: usize,
+        inspected: usize,
+        kept: usize,
+        skipped: Vec<SkippedJson<'a>>,
+    },
+}
+
+/// A model discovery left out, in [`DiscoveryJson::Ran`].
+#[derive(Debug, Serialize)]
+struct SkippedJson<'a> {
+    name: &'a str,
+    reason: String,
+    kind: SkipKind,
+}
+
+/// Why discovery left a model out, as a stable word for scripts.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum SkipKind {
+    NoTools,
+    ShowFailed,
+    ShowTimedOut,
+}
+
+impl From<&SkipReason> for SkipKind {
+    fn from(reason: &SkipReason) -> Self {
+        match reason {
+            SkipReason::NoTools { .. } => SkipKind::NoTools,
+            SkipReason::ShowFailed(_) => SkipKind::ShowFailed,
+            SkipReason::ShowTimedOut(_) => SkipKind::ShowTimedOut,
         }
-        DiscoveryOutcome::Ran(r) => json!({
-            "status": "ran",
-            "baseUrl": base,
-            "installed": r.installed,
-            "inspected": r.models.len() + r.skipped.len(),
-            "kept": r.models.len(),
-            "skipped": r.skipped.iter().map(|s| json!({
-                "name": s.name,
-                "reason": s.reason.to_string(),
-                "kind": match s.reason {
-                    SkipReason::NoTools { .. } => "no-tools",
-                    SkipReason::ShowFailed(_) => "show-failed",
-                    SkipReason::ShowTimedOut(_) => "show-timed-out",
-                },
-            })).collect::<Vec<_>>(),
-        }),
     }
+}
+
+fn discovery_json(catalog: &Catalog) -> DiscoveryJson<'_> {
+    let base_url = catalog.ollama_base.as_str();
+    match &catalog.discovery {
+        DiscoveryOutcome::NotEnabled => DiscoveryJson::NotEnabled { base_url },
+        DiscoveryOutcome::ExplicitModels => DiscoveryJson::ExplicitModels,
+        DiscoveryOutcome::Filtered => DiscoveryJson::Filtered,
+        DiscoveryOutcome::Failed(e) => DiscoveryJson::Failed {
+            base_url,
+            error: e.to_string(),
+        },
+        DiscoveryOutcome::Ran(r) => DiscoveryJson::Ran {
+            base_url,
+            installed: r.installed,
+            inspected: r.models.len() + r.skipped.len(),
+            kept: r.models.len(),
+            skipped: r
+                .skipped
+                .iter()
+                .map(|s| SkippedJson {
+                    name: &s.name,
+                    reason: s.reason.to_string(),
+                    kind: SkipKind::from(&s.reason),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// `models status --json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusJson<'a> {
+    config_path: &'a PathBuf,
+    config_exists: bool,
+    agent_dir: PathBuf,
+    default_model: Option<String>,
+    default_in_catalog: Option<bool>,
+    fallbacks: Vec<String>,
+    aliases: BTreeMap<&'a str, String>,
+    providers: Vec<ProviderJson<'a>>,
+    discovery: DiscoveryJson<'a>,
+    catalog_size: usize,
+    warnings: &'a [String],
+}
+
+/// One provider of [`StatusJson`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProviderJson<'a> {
+    id: &'a str,
+    source: SourceJson,
+    base_url: Option<&'a str>,
+    api: &'static str,
+    auth: AuthJson,
+    reachable: bool,
+    authenticated: Option<bool>,
+    error: Option<String>,
+    models: usize,
+}
+
+/// Where a provider in the catalog comes from.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum SourceJson {
+    Explicit,
+    Discovered,
+}
+
+impl From<&ProviderSource> for SourceJson {
+    fn from(source: &ProviderSource) -> Self {
+        match source {
+            ProviderSource::Explicit => SourceJson::Explicit,
+            ProviderSource::Discovered => SourceJson::Discovered,
+        }
+    }
+}
+
+/// A provider's key: where it comes from and whether it is at hand.
+#[derive(Debug, Serialize)]
+struct AuthJson {
+    source: Option<String>,
+    present: bool,
 }
 
 /// Loaded Ollama models that run with less context than the catalog says.
@@ -369,50 +489,63 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
                 _ => probe_provider(p, &env, probe_timeout).await,
             }
         });
-        futures_join_all(futures).await
+        // All at once: a slow or unreachable provider costs its own timeout, not everyone's.
+        join_all(futures).await
     });
     let default_in_catalog = selection
         .primary
         .as_ref()
         .map(|r| catalog.find(&r.provider, &r.model).is_some());
-    let providers: Vec<Value> = catalog
+    let providers: Vec<ProviderJson> = catalog
         .providers
         .iter()
         .zip(&probes)
-        .map(|(p, probe)| {
-            let count = catalog.models.iter().filter(|m| m.provider == p.id).count();
-            json!({
-                "id": p.id,
-                "source": match p.source { ProviderSource::Explicit => "explicit", ProviderSource::Discovered => "discovered" },
-                "baseUrl": p.base_url,
-                "api": p.api.as_str(),
-                "auth": {
-                    "source": p.api_key.as_ref().map(|k| k.describe()),
-                    "present": auth_state(p, &env) == AuthState::Present,
-                },
-                "reachable": matches!(probe, ProbeResult::Reachable { .. }),
-                "authenticated": match probe { ProbeResult::Reachable { authenticated, .. } => Some(*authenticated), _ => None },
-                "error": match probe { ProbeResult::Unreachable(e) => Some(e.clone()), ProbeResult::NotConfigured => Some("no baseUrl configured".to_string()), _ => None },
-                "models": count,
-            })
+        .map(|(p, probe)| ProviderJson {
+            id: &p.id,
+            source: SourceJson::from(&p.source),
+            base_url: p.base_url.as_deref(),
+            api: p.api.as_str(),
+            auth: AuthJson {
+                source: p.api_key.as_ref().map(|k| k.describe()),
+                present: auth_state(p, &env) == AuthState::Present,
+            },
+            reachable: matches!(probe, ProbeResult::Reachable { .. }),
+            authenticated: match probe {
+                ProbeResult::Reachable { authenticated, .. } => Some(*authenticated),
+                _ => None,
+            },
+            error: match probe {
+                ProbeResult::Unreachable(e) => Some(e.clone()),
+                ProbeResult::NotConfigured => Some("no baseUrl configured".to_string()),
+                ProbeResult::Reachable { .. } => None,
+            },
+            models: catalog.models.iter().filter(|m| m.provider == p.id).count(),
         })
         .collect();
     let mut notes = discovery_notes(&catalog, catalog.models.is_empty());
     notes.extend(context_warnings(ctx, &catalog)?);
     if args.json {
-        output::json(&json!({
-            "configPath": loaded.path,
-            "configExists": loaded.exists,
-            "agentDir": ctx.paths.agent_dir(openclaw_config::DEFAULT_AGENT_ID),
-            "defaultModel": selection.primary.as_ref().map(ToString::to_string),
-            "defaultInCatalog": default_in_catalog,
-            "fallbacks": selection.fallbacks.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "aliases": selection.aliases.iter().map(|(a, r)| (a.clone(), Value::String(r.to_string()))).collect::<serde_json::Map<_, _>>(),
-            "providers": providers,
-            "discovery": discovery_json(&catalog),
-            "catalogSize": catalog.models.len(),
-            "warnings": notes,
-        }))?;
+        output::json(&StatusJson {
+            config_path: &loaded.path,
+            config_exists: loaded.exists,
+            agent_dir: ctx.paths.agent_dir(openclaw_config::DEFAULT_AGENT_ID),
+            default_model: selection.primary.as_ref().map(ToString::to_string),
+            default_in_catalog,
+            fallbacks: selection
+                .fallbacks
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            aliases: selection
+                .aliases
+                .iter()
+                .map(|(a, r)| (a.as_str(), r.to_string()))
+                .collect(),
+            providers,
+            discovery: discovery_json(&catalog),
+            catalog_size: catalog.models.len(),
+            warnings: &notes,
+        })?;
         return Ok(Exit::Success);
     }
     for note in &notes {
@@ -427,17 +560,6 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
         default_in_catalog,
     );
     Ok(Exit::Success)
-}
-
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut out = Vec::new();
-    let pinned: Vec<_> = futures.map(Box::pin).collect();
-    for f in pinned {
-        out.push(f.await);
-    }
-    out
 }
 
 fn print_status(
@@ -598,7 +720,7 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<Exit> {
                 .map(ToString::to_string)
                 .collect();
             if json {
-                output::json(&json!({ "fallbacks": list }))?;
+                output::json(&FallbacksJson { fallbacks: &list })?;
             } else if list.is_empty() {
                 output::out(
                     "No fallbacks (add one with `openclaw models fallbacks add provider/model`).",
@@ -662,6 +784,12 @@ fn fallbacks(ctx: &Context, cmd: FallbacksCommand) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
+}
+
+/// `models fallbacks list --json`.
+#[derive(Debug, Serialize)]
+struct FallbacksJson<'a> {
+    fallbacks: &'a [String],
 }
 
 /// Appends to `fallbacks` (OpenClaw's key), or to the seed's `fallback` when that is the

@@ -413,3 +413,35 @@ fn status_warns_when_ollama_runs_a_model_with_less_context_than_the_catalog() {
         out["warnings"]
     );
 }
+
+/// Regression: `models status` probed providers one after another, so each slow provider
+/// added its whole timeout. The server holds both probes unanswered until both have arrived:
+/// probed one at a time, the first would wait for the second until it timed out (and show as
+/// unreachable); probed at once, both are answered.
+#[test]
+fn status_probes_every_provider_at_once() {
+    let server = TestServer::builder()
+        .rendezvous("/api/tags", 2)
+        .start_blocking()
+        .unwrap();
+    let env = Env::new();
+    env.write_config(&format!(
+        r#"{{ models: {{ providers: {{
+            first: {{ api: "ollama", baseUrl: "{url}", models: [{{ id: "a" }}] }},
+            second: {{ api: "ollama", baseUrl: "{url}", models: [{{ id: "b" }}] }},
+        }} }} }}"#,
+        url = server.url()
+    ));
+    let status = env.json(&["models", "status", "--json"]);
+    let providers = status["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), 2, "{status:#}");
+    for p in providers {
+        assert_eq!(p["reachable"], true, "{status:#}");
+    }
+    let probes = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/tags")
+        .count();
+    assert_eq!(probes, 2);
+}
