@@ -31,21 +31,7 @@ pub const DEFAULT_SAFE_BINS: &[&str] = &[
     "diff", "stat", "file", "which", "tree", "du", "df", "uname", "whoami", "true",
 ];
 
-/// `tools.exec.security`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecSecurity {
-    Deny,
-    Allowlist,
-    Full,
-}
-
-/// `tools.exec.ask`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecAsk {
-    Off,
-    OnMiss,
-    Always,
-}
+pub use openclaw_config::{ExecAsk, ExecSecurity};
 
 /// How `exec` decides.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openclaw_config::{ApiKind, EnvLookup, ExecConfig, OpenClawConfig, StatePaths};
+use openclaw_config::{ApiKind, EnvLookup, ExecConfig, ExecSandbox, OpenClawConfig, StatePaths};
 use openclaw_llm::Endpoint;
 use openclaw_models::{same_model, Catalog, ModelRef, ModelRefError, Selection};
 
@@ -14,7 +14,7 @@ use openclaw_sandbox::SandboxMode;
 
 use crate::approval::Approver;
 use crate::context::AgentContext;
-use crate::exec::{ExecAsk, ExecPolicy, ExecSecurity};
+use crate::exec::{ExecPolicy, ExecSecurity};
 use crate::health::ModelHealth;
 use crate::memory_tools::MemoryTools;
 use crate::prompt::{seed_new_workspace, PromptLimits, SessionKind};
@@ -74,6 +74,12 @@ pub fn assemble_agent(
     let exec = exec_policy(&config.tools.exec);
     notes.extend(sandbox_note(&exec));
     let mut agent = Agent::new(candidates, workspace, exec, approver);
+    // What a run that names no level gets; `--thinking` and the gateway's levels override it.
+    agent.thinking = config
+        .agents
+        .defaults
+        .thinking_default
+        .map(openclaw_llm::ThinkingLevel::from);
     agent.health = ModelHealth::at(
         paths
             .agent_dir(openclaw_config::DEFAULT_AGENT_ID)
@@ -259,23 +265,19 @@ pub fn sandbox_note(exec: &ExecPolicy) -> Option<String> {
 /// `tools.exec` as a policy.
 pub fn exec_policy(cfg: &ExecConfig) -> ExecPolicy {
     let mut p = ExecPolicy {
-        security: match cfg.security.as_deref() {
-            Some("deny") => ExecSecurity::Deny,
-            Some("full") => ExecSecurity::Full,
-            _ => ExecSecurity::Allowlist,
-        },
-        ask: match cfg.ask.as_deref() {
-            Some("off") => ExecAsk::Off,
-            Some("always") => ExecAsk::Always,
-            _ => ExecAsk::OnMiss,
-        },
+        security: cfg.security.unwrap_or_default(),
+        ask: cfg.ask.unwrap_or_default(),
         ..ExecPolicy::default()
     };
     if let Some(extra) = &cfg.safe_bins {
         p.safe_bins.extend(extra.iter().cloned());
     }
-    if let Some(mode) = cfg.sandbox.as_deref().and_then(SandboxMode::parse) {
-        p.sandbox = mode;
+    if let Some(mode) = cfg.sandbox {
+        p.sandbox = match mode {
+            ExecSandbox::WorkspaceWrite => SandboxMode::WorkspaceWrite,
+            ExecSandbox::ReadOnly => SandboxMode::ReadOnly,
+            ExecSandbox::Off => SandboxMode::Off,
+        };
     }
     p.network = cfg.network.unwrap_or(false);
     if let Some(t) = cfg.timeout_seconds.or(cfg.timeout_sec).filter(|t| *t > 0) {

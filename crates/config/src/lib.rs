@@ -5,6 +5,7 @@
 //! [`OpenClawConfig`] that the rest of the program reads.
 
 mod auth_profiles;
+mod choices;
 mod document;
 pub mod edit;
 mod env_subst;
@@ -16,6 +17,7 @@ mod store;
 mod types;
 
 pub use auth_profiles::{AuthProfile, AuthProfiles};
+pub use choices::{ExecAsk, ExecSandbox, ExecSecurity, GatewayAuthMode, ThinkingLevel};
 pub use document::{Document, Member, Node, NodeKind};
 pub use edit::{parse_cli_value, ConfigPath};
 pub use env_subst::{substitute, EnvLookup};
@@ -213,6 +215,80 @@ mod tests {
         let loaded = load(&dir.path().join("openclaw.json"), &no_env).unwrap();
         assert!(!loaded.exists);
         assert!(loaded.config.models.providers.is_empty());
+    }
+
+    #[test]
+    fn closed_sets_parse_into_their_enums() {
+        let checked = check(
+            "{ agents: { defaults: { thinkingDefault: 'high' } },
+               gateway: { auth: { mode: 'none' } },
+               tools: { exec: { security: 'full', ask: 'off', sandbox: 'read-only' } } }",
+            "c.json",
+            Some(&no_env),
+        )
+        .unwrap();
+        assert!(checked.warnings.is_empty(), "{:?}", checked.warnings);
+        let c = checked.config;
+        assert_eq!(
+            c.agents.defaults.thinking_default,
+            Some(ThinkingLevel::High)
+        );
+        assert_eq!(c.gateway.auth.mode, Some(GatewayAuthMode::Disabled));
+        assert_eq!(c.tools.exec.security, Some(ExecSecurity::Full));
+        assert_eq!(c.tools.exec.ask, Some(ExecAsk::Off));
+        assert_eq!(c.tools.exec.sandbox, Some(ExecSandbox::ReadOnly));
+    }
+
+    #[test]
+    fn an_original_thinking_level_we_ignore_warns_and_falls_back() {
+        let checked = check(
+            "{ agents: { defaults: { thinkingDefault: 'adaptive' } } }",
+            "c.json",
+            Some(&no_env),
+        )
+        .unwrap();
+        assert_eq!(checked.config.agents.defaults.thinking_default, None);
+        let [w] = checked.warnings.as_slice() else {
+            panic!("{:?}", checked.warnings)
+        };
+        assert_eq!(w.severity, Severity::Warning);
+        let shown = w.to_string();
+        assert!(
+            shown.contains("agents.defaults.thinkingDefault: \"adaptive\"")
+                && shown.contains("it is ignored")
+                && shown.contains(
+                    "openclaw-rs accepts \"off\", \"minimal\", \"low\", \"medium\", \"high\", \"xhigh\""
+                ),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_auth_mode_we_do_not_implement_loads_with_a_warning() {
+        let checked = check(
+            "{ gateway: { auth: { mode: 'password' } } }",
+            "c.json",
+            Some(&no_env),
+        )
+        .unwrap();
+        // Kept, so that the gateway can refuse it by name rather than fall back to another mode.
+        assert_eq!(
+            checked.config.gateway.auth.mode,
+            Some(GatewayAuthMode::Password)
+        );
+        assert_eq!(checked.warnings.len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_exec_word_is_still_an_error() {
+        let err = check(
+            "{ tools: { exec: { ask: 'never' } } }",
+            "c.json",
+            Some(&no_env),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`tools.exec.ask` must be one of"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::choices::{
+    ignoring_unknown, ExecAsk, ExecSandbox, ExecSecurity, GatewayAuthMode, ThinkingLevel,
+};
+
 /// The effective `openclaw.json`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -78,17 +82,15 @@ pub struct ToolsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ExecConfig {
-    /// `deny`, `allowlist` (default) or `full`.
-    pub security: Option<String>,
-    /// `off`, `on-miss` (default) or `always`.
-    pub ask: Option<String>,
+    pub security: Option<ExecSecurity>,
+    pub ask: Option<ExecAsk>,
     /// Programs allowed without asking, added to the built-in read-only list.
     pub safe_bins: Option<Vec<String>>,
     pub timeout_seconds: Option<u64>,
     /// The original's older name of `timeoutSeconds`.
     pub timeout_sec: Option<u64>,
-    /// The OS sandbox around commands: `workspace-write` (default), `read-only` or `off`.
-    pub sandbox: Option<String>,
+    /// The OS sandbox around commands.
+    pub sandbox: Option<ExecSandbox>,
     /// Whether sandboxed commands may use the network (default false).
     pub network: Option<bool>,
 }
@@ -196,7 +198,9 @@ pub struct AgentDefaults {
     pub workspace: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub context_tokens: Option<u64>,
-    pub thinking_default: Option<String>,
+    /// `None` also for the original's levels we ignore (`adaptive`, …; validation warned).
+    #[serde(deserialize_with = "ignoring_unknown")]
+    pub thinking_default: Option<ThinkingLevel>,
     /// Do not create the workspace files of a new workspace.
     pub skip_bootstrap: Option<bool>,
     /// Most characters of one workspace file put into the system prompt.
@@ -286,7 +290,7 @@ pub struct GatewayConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GatewayAuth {
-    pub mode: Option<String>,
+    pub mode: Option<GatewayAuthMode>,
     pub token: Option<String>,
 }
 

@@ -459,7 +459,10 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
         tracing::info!("{note}");
     }
     let mut agent = assembled.agent;
-    agent.thinking = spec.thinking;
+    // The request's level, else the config's `thinkingDefault` (set by `assemble_agent`).
+    if spec.thinking.is_some() {
+        agent.thinking = spec.thinking;
+    }
     agent.request_options = spec.options;
     if let Some(backlog) = &spec.backlog {
         agent.set_backlog(backlog.clone());

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use openclaw_config::{GatewayConfig, StatePaths};
+use openclaw_config::{GatewayAuthMode, GatewayConfig, StatePaths};
 
 use crate::error::GatewayError;
 
@@ -208,9 +208,9 @@ pub fn resolve_auth(
     paths: &StatePaths,
     addr: SocketAddr,
 ) -> Result<ResolvedAuth, GatewayError> {
-    match config.auth.mode.as_deref().map(str::trim) {
-        None | Some("token") => {}
-        Some("none") => {
+    match config.auth.mode.unwrap_or_default() {
+        GatewayAuthMode::Token => {}
+        GatewayAuthMode::Disabled => {
             if !is_loopback(addr.ip()) {
                 return Err(GatewayError::UnauthenticatedNonLoopback { addr });
             }
@@ -220,7 +220,11 @@ pub fn resolve_auth(
                 weakness: None,
             });
         }
-        Some(other) => return Err(GatewayError::UnsupportedAuthMode(other.to_string())),
+        other @ (GatewayAuthMode::Password | GatewayAuthMode::TrustedProxy) => {
+            return Err(GatewayError::UnsupportedAuthMode(
+                other.as_str().to_string(),
+            ))
+        }
     }
     let configured = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (token, source) = if let Some(token) = configured(config.auth.token.clone()) {
@@ -322,7 +326,7 @@ mod tests {
     fn cfg(mode: Option<&str>, token: Option<&str>) -> GatewayConfig {
         GatewayConfig {
             auth: GatewayAuth {
-                mode: mode.map(String::from),
+                mode: mode.map(|m| GatewayAuthMode::parse(m).unwrap()),
                 token: token.map(String::from),
             },
             ..GatewayConfig::default()

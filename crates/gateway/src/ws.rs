@@ -1262,7 +1262,14 @@ fn agents_list(state: &AppState) -> AgentsListPayload {
                 primary: selection.primary.map(|r| r.to_string()),
                 fallbacks: selection.fallbacks.iter().map(|r| r.to_string()).collect(),
             },
-            thinking_default: "off".into(),
+            thinking_default: state
+                .config
+                .agents
+                .defaults
+                .thinking_default
+                .map_or(ThinkingLevel::Off, ThinkingLevel::from)
+                .as_str()
+                .into(),
             thinking_options: ["off", "low", "medium", "high"].map(String::from).to_vec(),
         }],
     }

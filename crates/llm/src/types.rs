@@ -97,6 +97,33 @@ pub enum ThinkingLevel {
     High,
 }
 
+impl ThinkingLevel {
+    /// The level's name, as OpenClaw's protocol and `--thinking` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThinkingLevel::Off => "off",
+            ThinkingLevel::Low => "low",
+            ThinkingLevel::Medium => "medium",
+            ThinkingLevel::High => "high",
+        }
+    }
+}
+
+/// `agents.defaults.thinkingDefault` as a level the wires know: the original's finer levels
+/// map to the nearest of ours (`minimal` is `low`, `xhigh` is `high`), as the gateway does for
+/// the protocol's levels.
+impl From<openclaw_config::ThinkingLevel> for ThinkingLevel {
+    fn from(level: openclaw_config::ThinkingLevel) -> Self {
+        use openclaw_config::ThinkingLevel as Config;
+        match level {
+            Config::Off => ThinkingLevel::Off,
+            Config::Minimal | Config::Low => ThinkingLevel::Low,
+            Config::Medium => ThinkingLevel::Medium,
+            Config::High | Config::XHigh => ThinkingLevel::High,
+        }
+    }
+}
+
 /// One chat request, wire-neutral.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {

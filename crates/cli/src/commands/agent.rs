@@ -60,7 +60,9 @@ struct UsageJson {
 pub fn run(ctx: &Context, args: AgentArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let mut agent = build_agent(ctx, &loaded, args.model.as_deref())?;
-    agent.thinking = args.thinking.map(thinking_level);
+    if let Some(level) = args.thinking {
+        agent.thinking = Some(thinking_level(level));
+    }
     let session_id = args.session_id.clone().unwrap_or_else(new_session_id);
     let mut session = Session::open(
         &ctx.paths.sessions_dir(DEFAULT_AGENT_ID),

@@ -18,7 +18,9 @@ pub fn run(ctx: &Context, args: ChatArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let thinking = args.thinking.map(thinking_level);
     let mut agent = build_agent(ctx, &loaded, args.model.as_deref())?;
-    agent.thinking = thinking;
+    if thinking.is_some() {
+        agent.thinking = thinking;
+    }
     let sessions = ctx.paths.sessions_dir(DEFAULT_AGENT_ID);
     let mut session = Session::open(
         &sessions,
@@ -68,7 +70,9 @@ pub fn run(ctx: &Context, args: ChatArgs) -> Result<Exit> {
             }
             ("/model", r) if !r.is_empty() => match build_agent(ctx, &loaded, Some(r)) {
                 Ok(mut a) => {
-                    a.thinking = thinking;
+                    if thinking.is_some() {
+                        a.thinking = thinking;
+                    }
                     agent = a;
                     errln!("{}", paint(DIM, format!("model: {r}")));
                 }

@@ -305,3 +305,33 @@ fn chat_runs_turns_and_slash_commands_from_piped_input() {
     user_counts.sort_unstable();
     assert_eq!(user_counts, vec![1, 2]);
 }
+
+/// `agents.defaults.thinkingDefault` was parsed and never used: a run without `--thinking` now
+/// asks a reasoning model for that level, and `--thinking` still wins.
+#[test]
+fn thinking_default_applies_unless_the_flag_says_otherwise() {
+    let server = TestServer::builder()
+        .model(ModelSpec::new("thinker").capabilities(&["completion", "tools", "thinking"]))
+        .start_blocking()
+        .unwrap();
+    let env = Env::new();
+    env.write_config(&format!(
+        r#"{{
+          models: {{ providers: {{ local: {{
+            baseUrl: "{}/v1", apiKey: "k", api: "openai-completions",
+            models: [{{ id: "thinker", reasoning: true }}],
+          }} }} }},
+          agents: {{ defaults: {{ model: "local/thinker", thinkingDefault: "xhigh" }} }},
+        }}"#,
+        server.url()
+    ));
+    env.ok(&["agent", "-m", "hi"]);
+    env.ok(&["agent", "-m", "hi", "--thinking", "low"]);
+    let efforts: Vec<Value> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/chat/completions")
+        .map(|r| r.json().unwrap()["reasoning_effort"].clone())
+        .collect();
+    assert_eq!(efforts, vec![Value::from("high"), Value::from("low")]);
+}

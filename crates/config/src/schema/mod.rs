@@ -125,11 +125,18 @@ impl Validator<'_> {
             (Shape::Enum(allowed), NodeKind::String(s)) if allowed.contains(&s.as_str()) => {}
             (Shape::EnumWithKnown { ours, .. }, NodeKind::String(s))
                 if ours.contains(&s.as_str()) => {}
-            (Shape::EnumWithKnown { theirs, .. }, NodeKind::String(s))
+            (Shape::EnumWithKnown { ours, theirs }, NodeKind::String(s))
                 if theirs.contains(&s.as_str()) =>
             {
                 let message = format!("`{path}: \"{s}\"` is an OpenClaw setting openclaw-rs does not implement yet; it is ignored");
-                self.push(Severity::Warning, path, node.span.start, message, None);
+                let hint = format!("openclaw-rs accepts {} here", list(ours));
+                self.push(
+                    Severity::Warning,
+                    path,
+                    node.span.start,
+                    message,
+                    Some(hint),
+                );
             }
             (Shape::Enum(allowed), NodeKind::String(s))
             | (Shape::EnumWithKnown { ours: allowed, .. }, NodeKind::String(s)) => {

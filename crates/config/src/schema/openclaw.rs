@@ -3,6 +3,7 @@
 //! file for the research), so an existing config loads with warnings instead of failing.
 
 use super::{field, required, Field, Shape};
+use crate::choices::{ExecAsk, ExecSandbox, ExecSecurity, GatewayAuthMode, ThinkingLevel};
 use Shape::*;
 
 /// Model APIs we speak.
@@ -176,8 +177,8 @@ const AGENT_DEFAULTS: &[Field] = &[
     field(
         "thinkingDefault",
         EnumWithKnown {
-            ours: &["off", "minimal", "low", "medium", "high", "xhigh"],
-            theirs: &["adaptive", "max", "ultra"],
+            ours: ThinkingLevel::VALUES,
+            theirs: ThinkingLevel::IGNORED,
         },
     ),
     field("params", Known),
@@ -254,8 +255,8 @@ const GATEWAY_AUTH: Shape = Object(&[
     field(
         "mode",
         EnumWithKnown {
-            ours: &["token", "none"],
-            theirs: &["password", "trusted-proxy"],
+            ours: GatewayAuthMode::IMPLEMENTED,
+            theirs: GatewayAuthMode::NOT_IMPLEMENTED,
         },
     ),
     field("token", String),
@@ -304,12 +305,12 @@ const GATEWAY: Shape = Object(&[
 ]);
 
 const TOOLS_EXEC: Shape = Object(&[
-    field("security", Enum(&["deny", "allowlist", "full"])),
-    field("ask", Enum(&["off", "on-miss", "always"])),
+    field("security", Enum(ExecSecurity::VALUES)),
+    field("ask", Enum(ExecAsk::VALUES)),
     field("safeBins", Array(&String)),
     field("timeoutSeconds", Integer),
     field("timeoutSec", Integer),
-    field("sandbox", Enum(&["workspace-write", "read-only", "off"])),
+    field("sandbox", Enum(ExecSandbox::VALUES)),
     field("network", Bool),
     field("host", Known),
     field("mode", Known),

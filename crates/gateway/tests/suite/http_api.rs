@@ -184,3 +184,50 @@ async fn a_client_that_disconnects_mid_stream_stops_the_run() {
     })
     .await;
 }
+
+/// `agents.defaults.thinkingDefault` is the level of a request that names none; a request's
+/// `reasoning_effort` still wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thinking_default_applies_when_a_request_names_no_effort() {
+    let f = Fixture::new(vec![ModelSpec::new("thinker").capabilities(&[
+        "completion",
+        "tools",
+        "thinking",
+    ])])
+    .await;
+    let listener = openclaw_gateway::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut options = f.options(addr, openclaw_gateway::Limits::default());
+    options.config.agents.defaults.thinking_default = Some(openclaw_config::ThinkingLevel::Medium);
+    let state = openclaw_gateway::AppState::new(options);
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(openclaw_gateway::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    for extra in [json!({}), json!({"reasoning_effort": "low"})] {
+        let mut body = json!({"model": "openclaw/main",
+            "messages": [{"role": "user", "content": "think"}]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let r = http()
+            .post(format!("http://{addr}/v1/chat/completions"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let efforts: Vec<Value> = f
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/chat/completions")
+        .filter_map(|r| r.json())
+        .map(|b| b["reasoning_effort"].clone())
+        .collect();
+    assert_eq!(efforts, vec![json!("medium"), json!("low")]);
+}
