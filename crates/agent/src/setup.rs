@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openclaw_config::{ApiKind, EnvLookup, ExecConfig, ExecSandbox, OpenClawConfig, StatePaths};
+use openclaw_config::{vars, ApiKind, Env, ExecConfig, ExecSandbox, OpenClawConfig, StatePaths};
 use openclaw_llm::Endpoint;
 use openclaw_models::{same_model, Catalog, ModelRef, ModelRefError, Selection};
 
@@ -49,7 +49,7 @@ pub fn assemble_agent(
     catalog: &Catalog,
     config: &OpenClawConfig,
     paths: &StatePaths,
-    env: EnvLookup<'_>,
+    env: &Env,
     model: Option<&str>,
     approver: Box<dyn Approver>,
 ) -> Result<Assembled, SetupError> {
@@ -62,7 +62,7 @@ pub fn assemble_agent(
     let (candidates, more) =
         resolve_candidates(catalog, config, &selection, override_ref.as_ref(), env);
     notes.extend(more);
-    let dir = workspace_dir(config, paths, env("HOME").as_deref().map(Path::new));
+    let dir = workspace_dir(config, paths, env.get_str(vars::HOME).map(Path::new));
     // The default workspace lives inside the state dir: create the state dir first, private,
     // so that it is not created world-readable as the workspace's parent. A failure shows up
     // just below (the workspace) or when the transcript is opened.
@@ -103,7 +103,7 @@ pub fn resolve_candidates(
     config: &OpenClawConfig,
     selection: &Selection,
     override_model: Option<&ModelRef>,
-    env: EnvLookup<'_>,
+    env: &Env,
 ) -> (Vec<Candidate>, Vec<String>) {
     let mut notes = Vec::new();
     let mut chain: Vec<ModelRef> = Vec::new();
@@ -197,7 +197,7 @@ pub fn attach_context(
     agent: &mut Agent,
     config: &OpenClawConfig,
     paths: &StatePaths,
-    env: EnvLookup<'_>,
+    env: &Env,
     session: SessionKind,
 ) -> Vec<String> {
     let mut notes = Vec::new();

@@ -46,11 +46,13 @@ pub fn run() -> Result<(), String> {
     }))
     .map_err(|e| e.to_string())?;
     let host = backend.host().to_owned();
-    let env = move |k: &str| match k {
-        "OLLAMA_HOST" => Some(host.clone()),
-        "OLLAMA_API_KEY" => Some("ollama-local".to_owned()),
-        _ => None,
-    };
+    let env = openclaw_config::Env::from_vars([
+        (openclaw_config::vars::OLLAMA_HOST, host),
+        (
+            openclaw_config::vars::OLLAMA_API_KEY,
+            "ollama-local".to_owned(),
+        ),
+    ]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,18 +1,18 @@
 //! The effective environment of one command: environment variables (captured once), where
 //! OpenClaw's files are, and the loaded config — resolved before any command runs.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use openclaw_config::{AuthProfiles, LoadedConfig, StatePaths, DEFAULT_AGENT_ID};
+use openclaw_config::{vars, AuthProfiles, Env, LoadedConfig, StatePaths, DEFAULT_AGENT_ID};
 use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources};
 
 use crate::output;
 
 pub struct Context {
-    vars: HashMap<String, String>,
+    /// The environment as the command started.
+    pub env: Env,
     pub paths: StatePaths,
     home: Option<PathBuf>,
 }
@@ -20,22 +20,13 @@ pub struct Context {
 impl Context {
     /// Captures the process environment.
     pub fn from_process() -> Self {
-        Self::from_vars(std::env::vars().collect())
+        Self::from_env(Env::from_process())
     }
 
-    pub fn from_vars(vars: HashMap<String, String>) -> Self {
-        let lookup = |k: &str| vars.get(k).cloned();
-        let paths = StatePaths::from_env(&lookup);
-        let home = vars
-            .get("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from);
-        Self { vars, paths, home }
-    }
-
-    /// An environment variable.
-    pub fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).cloned()
+    pub fn from_env(env: Env) -> Self {
+        let paths = StatePaths::from_env(&env);
+        let home = env.non_empty(vars::HOME).map(PathBuf::from);
+        Self { env, paths, home }
     }
 
     /// `path` shortened with `~` for display.
@@ -48,8 +39,8 @@ impl Context {
 
     /// Loads and validates the config; prints its warnings (once) to stderr.
     pub fn load_config(&self) -> Result<LoadedConfig> {
-        let env = |k: &str| self.var(k);
-        let loaded = openclaw_config::load(&self.paths.config_file, &env)?;
+        let env = &self.env;
+        let loaded = openclaw_config::load(&self.paths.config_file, env)?;
         for w in &loaded.warnings {
             output::warn(w);
         }
@@ -70,10 +61,8 @@ impl Context {
 
     /// Per-request timeout of Ollama discovery (`OPENCLAW_DISCOVERY_TIMEOUT`, seconds).
     pub fn discovery_timeout(&self) -> Duration {
-        self.var("OPENCLAW_DISCOVERY_TIMEOUT")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
+        self.env
+            .seconds(vars::OPENCLAW_DISCOVERY_TIMEOUT)
             .unwrap_or(openclaw_models::discovery::DEFAULT_TIMEOUT)
     }
 
@@ -82,11 +71,11 @@ impl Context {
         let profile = self
             .auth_profiles()
             .and_then(|p| p.for_provider(openclaw_models::OLLAMA));
-        let env = |k: &str| self.var(k);
+        let env = &self.env;
         let sources = CatalogSources {
             config: &loaded.config,
             ollama_profile: profile,
-            env: &env,
+            env,
         };
         let options = CatalogOptions {
             discovery_timeout: self.discovery_timeout(),

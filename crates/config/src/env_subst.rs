@@ -8,15 +8,13 @@
 use serde_json::{Map, Value};
 
 use crate::document::{Node, NodeKind};
+use crate::env::Env;
 use crate::ConfigError;
-
-/// Looks up an environment variable (injected so tests need not touch the process env).
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Converts `node` to plain JSON, substituting `${VAR}` in every string value.
 pub fn resolve(
     node: &Node,
-    env: EnvLookup<'_>,
+    env: &Env,
     origin: &str,
     line_col: &dyn Fn(usize) -> (usize, usize),
 ) -> Result<Value, ConfigError> {
@@ -37,7 +35,7 @@ type MakeError<'a> = &'a dyn Fn(usize, &str, &str) -> ConfigError;
 
 fn walk(
     node: &Node,
-    env: EnvLookup<'_>,
+    env: &Env,
     path: &mut String,
     err: MakeError<'_>,
 ) -> Result<Value, ConfigError> {
@@ -73,7 +71,24 @@ fn walk(
 }
 
 /// Substitutes `${VAR}` in one string; `Err(name)` for the first variable that is not set.
-pub fn substitute(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
+pub fn substitute(input: &str, env: &Env) -> Result<String, String> {
+    substitute_with(input, |name| env.get(name))
+}
+
+/// The `${VAR}` names `input` uses, in order (escaped `$${VAR}`s are not uses).
+pub fn variables_in(input: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let _ = substitute_with(input, |name| {
+        names.push(name.to_string());
+        Some(String::new())
+    });
+    names
+}
+
+fn substitute_with(
+    input: &str,
+    mut lookup: impl FnMut(&str) -> Option<String>,
+) -> Result<String, String> {
     if !input.contains('$') {
         return Ok(input.to_string());
     }
@@ -87,7 +102,7 @@ pub fn substitute(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
             out.push_str(&format!("${{{name}}}"));
             rest = &tail[name.len() + 4..];
         } else if let Some(name) = tail.strip_prefix("${").and_then(var_name) {
-            out.push_str(&env(name).ok_or_else(|| name.to_string())?);
+            out.push_str(&lookup(name).ok_or_else(|| name.to_string())?);
             rest = &tail[name.len() + 3..];
         } else {
             out.push('$');
@@ -114,14 +129,14 @@ mod tests {
     use super::*;
     use crate::document::Document;
 
-    fn env(name: &str) -> Option<String> {
-        (name == "OLLAMA_API_KEY").then(|| "ollama-local".to_string())
+    fn env() -> Env {
+        Env::from_vars([("OLLAMA_API_KEY", "ollama-local")])
     }
 
     #[test]
     fn substitutes_upper_case_variables() {
         assert_eq!(
-            substitute("Bearer ${OLLAMA_API_KEY}!", &env).unwrap(),
+            substitute("Bearer ${OLLAMA_API_KEY}!", &env()).unwrap(),
             "Bearer ollama-local!"
         );
     }
@@ -129,14 +144,22 @@ mod tests {
     #[test]
     fn escaped_and_lower_case_forms_are_literal() {
         assert_eq!(
-            substitute("$${OLLAMA_API_KEY}", &env).unwrap(),
+            substitute("$${OLLAMA_API_KEY}", &env()).unwrap(),
             "${OLLAMA_API_KEY}"
         );
         assert_eq!(
-            substitute("${home} costs $5", &env).unwrap(),
+            substitute("${home} costs $5", &env()).unwrap(),
             "${home} costs $5"
         );
-        assert_eq!(substitute("${UNCLOSED", &env).unwrap(), "${UNCLOSED");
+        assert_eq!(substitute("${UNCLOSED", &env()).unwrap(), "${UNCLOSED");
+    }
+
+    #[test]
+    fn variables_in_names_the_uses_only() {
+        assert_eq!(
+            variables_in("${A}:${B_2} $${ESCAPED} ${lower} ${A}"),
+            vec!["A", "B_2", "A"]
+        );
     }
 
     #[test]
@@ -146,7 +169,7 @@ mod tests {
             "c.json",
         )
         .unwrap();
-        let err = resolve(doc.root().unwrap(), &env, "c.json", &|o| doc.line_col(o))
+        let err = resolve(doc.root().unwrap(), &env(), "c.json", &|o| doc.line_col(o))
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.json:2:39: environment variable `NOPE_KEY` is not set (used in `models.providers.x.apiKey`)"), "{err}");

@@ -8,6 +8,7 @@ mod auth_profiles;
 mod choices;
 mod document;
 pub mod edit;
+mod env;
 mod env_subst;
 mod error;
 mod paths;
@@ -20,7 +21,8 @@ pub use auth_profiles::{AuthProfile, AuthProfiles};
 pub use choices::{ExecAsk, ExecSandbox, ExecSecurity, GatewayAuthMode, ThinkingLevel};
 pub use document::{Document, Member, Node, NodeKind};
 pub use edit::{parse_cli_value, ConfigPath};
-pub use env_subst::{substitute, EnvLookup};
+pub use env::{vars, Env};
+pub use env_subst::{substitute, variables_in};
 pub use error::{ConfigError, Diagnostic, Severity};
 pub use paths::{StatePaths, DEFAULT_AGENT_ID};
 pub use read::{file_kind, read_text, MAX_CONFIG_BYTES};
@@ -42,7 +44,7 @@ pub struct LoadedConfig {
 }
 
 /// Loads the config at `path`; a missing file is an empty config.
-pub fn load(path: &Path, env: EnvLookup<'_>) -> Result<LoadedConfig, ConfigError> {
+pub fn load(path: &Path, env: &Env) -> Result<LoadedConfig, ConfigError> {
     let (text, exists) = match read::read_text(path)? {
         Some(text) => (text, true),
         None => (String::new(), false),
@@ -67,7 +69,7 @@ pub struct Checked {
 
 /// Parses and validates `text`; with `env`, also substitutes `${VAR}`s (without, they are left
 /// as written, which is how a file is checked before it is written).
-pub fn check(text: &str, origin: &str, env: Option<EnvLookup<'_>>) -> Result<Checked, ConfigError> {
+pub fn check(text: &str, origin: &str, env: Option<&Env>) -> Result<Checked, ConfigError> {
     let document = Document::parse(text, origin)?;
     let Some(root) = document.root() else {
         return Ok(Checked {
@@ -205,14 +207,14 @@ fn resolve_symlinks(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn no_env(_: &str) -> Option<String> {
-        None
+    fn no_env() -> Env {
+        Env::default()
     }
 
     #[test]
     fn missing_file_is_an_empty_config() {
         let dir = tempfile::tempdir().unwrap();
-        let loaded = load(&dir.path().join("openclaw.json"), &no_env).unwrap();
+        let loaded = load(&dir.path().join("openclaw.json"), &no_env()).unwrap();
         assert!(!loaded.exists);
         assert!(loaded.config.models.providers.is_empty());
     }
@@ -224,7 +226,7 @@ mod tests {
                gateway: { auth: { mode: 'none' } },
                tools: { exec: { security: 'full', ask: 'off', sandbox: 'read-only' } } }",
             "c.json",
-            Some(&no_env),
+            Some(&no_env()),
         )
         .unwrap();
         assert!(checked.warnings.is_empty(), "{:?}", checked.warnings);
@@ -244,7 +246,7 @@ mod tests {
         let checked = check(
             "{ agents: { defaults: { thinkingDefault: 'adaptive' } } }",
             "c.json",
-            Some(&no_env),
+            Some(&no_env()),
         )
         .unwrap();
         assert_eq!(checked.config.agents.defaults.thinking_default, None);
@@ -268,7 +270,7 @@ mod tests {
         let checked = check(
             "{ gateway: { auth: { mode: 'password' } } }",
             "c.json",
-            Some(&no_env),
+            Some(&no_env()),
         )
         .unwrap();
         // Kept, so that the gateway can refuse it by name rather than fall back to another mode.
@@ -284,7 +286,7 @@ mod tests {
         let err = check(
             "{ tools: { exec: { ask: 'never' } } }",
             "c.json",
-            Some(&no_env),
+            Some(&no_env()),
         )
         .unwrap_err()
         .to_string();

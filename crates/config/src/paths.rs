@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::env_subst::EnvLookup;
+use crate::env::{vars, Env};
 
 /// The agent every command uses unless told otherwise.
 pub const DEFAULT_AGENT_ID: &str = "main";
@@ -19,24 +19,24 @@ pub struct StatePaths {
 
 impl StatePaths {
     /// Resolves from the environment: `OPENCLAW_CONFIG_PATH`, `OPENCLAW_STATE_DIR`, `HOME`.
-    pub fn from_env(env: EnvLookup<'_>) -> Self {
-        let home = env("HOME")
-            .filter(|h| !h.is_empty())
+    pub fn from_env(env: &Env) -> Self {
+        let home = env
+            .non_empty(vars::HOME)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
-        let expand = |raw: String| -> PathBuf {
+        let expand = |raw: &str| -> PathBuf {
             match raw.strip_prefix("~/") {
                 Some(rest) => home.join(rest),
                 None if raw == "~" => home.clone(),
                 None => PathBuf::from(raw),
             }
         };
-        let state_dir = env("OPENCLAW_STATE_DIR")
-            .filter(|s| !s.is_empty())
+        let state_dir = env
+            .non_empty(vars::OPENCLAW_STATE_DIR)
             .map(expand)
             .unwrap_or_else(|| home.join(".openclaw"));
-        let config_file = env("OPENCLAW_CONFIG_PATH")
-            .filter(|s| !s.is_empty())
+        let config_file = env
+            .non_empty(vars::OPENCLAW_CONFIG_PATH)
             .map(expand)
             .unwrap_or_else(|| state_dir.join("openclaw.json"));
         Self {
@@ -90,13 +90,8 @@ impl StatePaths {
 mod tests {
     use super::*;
 
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> Env {
+        Env::from_vars(pairs.iter().copied())
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn unset_removes_a_whole_product() {
 /// What `config_load` checks: every error names the file, a line inside it and a column.
 #[test]
 fn every_load_error_is_located() {
-    let env = |name: &str| (name == "SET").then(|| "v".to_string());
+    let env = openclaw_config::Env::from_vars([("SET", "v")]);
     for text in [
         "{",
         "{ a: }",

@@ -56,9 +56,9 @@ pub async fn candidates(
             )
         }
     };
-    let env = |k: &str| state.var(k);
+    let env = &state.env;
     let (all, notes) =
-        resolve_candidates(&catalog, &state.config, &selection, chosen.as_ref(), &env);
+        resolve_candidates(&catalog, &state.config, &selection, chosen.as_ref(), env);
     for note in &notes {
         tracing::info!("{note}");
     }

@@ -443,12 +443,12 @@ async fn execute(state: &Arc<AppState>, spec: RunSpec, sink: &EventSink) -> Ende
             Some(m.as_str())
         }
     };
-    let env = |k: &str| state.var(k);
+    let env = &state.env;
     let assembled = match assemble_agent(
         &catalog,
         &state.config,
         &state.paths,
-        &env,
+        env,
         model,
         spec.approvals.approver(state, sink),
     ) {

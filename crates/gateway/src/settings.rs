@@ -13,14 +13,14 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use openclaw_config::{GatewayAuthMode, GatewayConfig, StatePaths};
+use openclaw_config::{vars, Env, GatewayAuthMode, GatewayConfig, StatePaths};
 
 use crate::error::GatewayError;
 
 /// The port when neither `--port` nor `gateway.port` says otherwise.
 pub const DEFAULT_PORT: u16 = 18789;
 /// Environment variable holding the gateway token.
-pub const TOKEN_ENV: &str = "OPENCLAW_GATEWAY_TOKEN";
+pub const TOKEN_ENV: &str = vars::OPENCLAW_GATEWAY_TOKEN;
 
 /// How requests are authenticated.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,7 +204,7 @@ pub fn listen_addr(
 /// token on first start when none is configured.
 pub fn resolve_auth(
     config: &GatewayConfig,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Env,
     paths: &StatePaths,
     addr: SocketAddr,
 ) -> Result<ResolvedAuth, GatewayError> {
@@ -229,7 +229,7 @@ pub fn resolve_auth(
     let configured = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (token, source) = if let Some(token) = configured(config.auth.token.clone()) {
         (token, TokenSource::Config)
-    } else if let Some(token) = configured(env(TOKEN_ENV)) {
+    } else if let Some(token) = configured(env.get(TOKEN_ENV)) {
         (token, TokenSource::Env)
     } else {
         let path = token_path(paths);
@@ -319,8 +319,8 @@ mod tests {
     use super::*;
     use openclaw_config::GatewayAuth;
 
-    fn no_env(_: &str) -> Option<String> {
-        None
+    fn no_env() -> Env {
+        Env::default()
     }
 
     fn cfg(mode: Option<&str>, token: Option<&str>) -> GatewayConfig {
@@ -375,13 +375,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = StatePaths::in_dir(dir.path());
         let none = cfg(Some("none"), None);
-        let err = resolve_auth(&none, &no_env, &paths, addr("0.0.0.0:1")).unwrap_err();
+        let err = resolve_auth(&none, &no_env(), &paths, addr("0.0.0.0:1")).unwrap_err();
         assert!(err.to_string().contains("loopback only"), "{err}");
-        let ok = resolve_auth(&none, &no_env, &paths, addr("127.0.0.1:1")).unwrap();
+        let ok = resolve_auth(&none, &no_env(), &paths, addr("127.0.0.1:1")).unwrap();
         assert_eq!(ok.mode, AuthMode::None);
         let bad = resolve_auth(
             &cfg(Some("password"), None),
-            &no_env,
+            &no_env(),
             &paths,
             addr("127.0.0.1:1"),
         );
@@ -425,14 +425,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = StatePaths::in_dir(dir.path());
         let weak = "hunter2-hunter2";
-        let env = |k: &str| (k == TOKEN_ENV).then(|| weak.to_string());
-        for (config, env) in [
-            (
-                cfg(None, Some(weak)),
-                &no_env as &dyn Fn(&str) -> Option<String>,
-            ),
-            (cfg(None, None), &env),
-        ] {
+        let env = Env::from_vars([(TOKEN_ENV, weak)]);
+        for (config, env) in [(cfg(None, Some(weak)), &no_env()), (cfg(None, None), &env)] {
             let err = resolve_auth(&config, env, &paths, addr("0.0.0.0:1")).unwrap_err();
             let text = err.to_string();
             assert!(
@@ -446,11 +440,11 @@ mod tests {
         // A token file someone edited to a weak value.
         std::fs::create_dir_all(gateway_dir(&paths)).unwrap();
         std::fs::write(token_path(&paths), "1234\n").unwrap();
-        let err = resolve_auth(&cfg(None, None), &no_env, &paths, addr("[::]:1")).unwrap_err();
+        let err = resolve_auth(&cfg(None, None), &no_env(), &paths, addr("[::]:1")).unwrap_err();
         assert!(err.to_string().contains("delete"), "{err}");
         let strong = resolve_auth(
             &cfg(None, Some(&random_hex(32).unwrap())),
-            &no_env,
+            &no_env(),
             &paths,
             addr("0.0.0.0:1"),
         )
@@ -462,7 +456,7 @@ mod tests {
     fn token_precedence_config_env_file() {
         let dir = tempfile::tempdir().unwrap();
         let paths = StatePaths::in_dir(dir.path());
-        let env = |k: &str| (k == TOKEN_ENV).then(|| "from-env".to_string());
+        let env = Env::from_vars([(TOKEN_ENV, "from-env")]);
         let a = resolve_auth(
             &cfg(None, Some("from-config")),
             &env,
@@ -473,7 +467,7 @@ mod tests {
         assert_eq!(a.mode, AuthMode::Token("from-config".into()));
         let a = resolve_auth(&cfg(None, None), &env, &paths, addr("127.0.0.1:1")).unwrap();
         assert_eq!(a.source, TokenSource::Env);
-        let first = resolve_auth(&cfg(None, None), &no_env, &paths, addr("0.0.0.0:1")).unwrap();
+        let first = resolve_auth(&cfg(None, None), &no_env(), &paths, addr("0.0.0.0:1")).unwrap();
         let AuthMode::Token(token) = &first.mode else {
             panic!()
         };
@@ -482,7 +476,7 @@ mod tests {
             first.source,
             TokenSource::File { created: true, .. }
         ));
-        let again = resolve_auth(&cfg(None, None), &no_env, &paths, addr("127.0.0.1:1")).unwrap();
+        let again = resolve_auth(&cfg(None, None), &no_env(), &paths, addr("127.0.0.1:1")).unwrap();
         assert_eq!(again.mode, first.mode);
         assert!(matches!(
             again.source,

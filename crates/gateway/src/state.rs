@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use openclaw_config::{AuthProfiles, OpenClawConfig, StatePaths, DEFAULT_AGENT_ID};
+use openclaw_config::{vars, AuthProfiles, Env, OpenClawConfig, StatePaths, DEFAULT_AGENT_ID};
 use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources, Selection};
 use tokio::sync::{broadcast, watch, Notify};
 
@@ -77,7 +77,7 @@ pub struct GatewayOptions {
     pub config: OpenClawConfig,
     pub paths: StatePaths,
     /// The environment, captured once (`OLLAMA_HOST`, `OLLAMA_API_KEY`, …).
-    pub env: HashMap<String, String>,
+    pub env: Env,
     pub auth: AuthMode,
     /// The address listened on (its IP decides which `Host` values are ours).
     pub bind: SocketAddr,
@@ -90,7 +90,7 @@ pub struct GatewayOptions {
 pub struct AppState {
     pub config: OpenClawConfig,
     pub paths: StatePaths,
-    pub env: HashMap<String, String>,
+    pub env: Env,
     pub auth: AuthMode,
     pub limits: Limits,
     pub origin_policy: OriginPolicy,
@@ -173,11 +173,6 @@ impl AppState {
         })
     }
 
-    /// An environment variable as captured at start.
-    pub fn var(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
-    }
-
     /// `<state>/agents/main/sessions`.
     pub fn sessions_dir(&self) -> PathBuf {
         self.paths.sessions_dir(DEFAULT_AGENT_ID)
@@ -228,20 +223,17 @@ impl AppState {
         let env = self.env.clone();
         let profile_path = self.paths.auth_profiles(DEFAULT_AGENT_ID);
         let discovery_timeout = self
-            .var("OPENCLAW_DISCOVERY_TIMEOUT")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
+            .env
+            .seconds(vars::OPENCLAW_DISCOVERY_TIMEOUT)
             .unwrap_or(openclaw_models::discovery::DEFAULT_TIMEOUT);
         let build = move || {
             let profile = AuthProfiles::load(&profile_path)
                 .ok()
                 .and_then(|p| p.for_provider(openclaw_models::OLLAMA));
-            let lookup = |k: &str| env.get(k).cloned();
             let sources = CatalogSources {
                 config: &config,
                 ollama_profile: profile,
-                env: &lookup,
+                env: &env,
             };
             let options = CatalogOptions {
                 discovery_timeout,

@@ -29,6 +29,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use openclaw_agent::now_ms;
+use openclaw_config::vars;
 use openclaw_llm::{Backlog, ThinkingLevel};
 use openclaw_models::Selection;
 use serde_json::{json, Value};
@@ -1246,7 +1247,7 @@ fn model_defaults(state: &AppState, session_id: &str) -> ModelDefaults {
 
 fn agents_list(state: &AppState) -> AgentsListPayload {
     let selection = Selection::from_config(&state.config);
-    let home = state.var("HOME").map(std::path::PathBuf::from);
+    let home = state.env.get(vars::HOME).map(std::path::PathBuf::from);
     let workspace = openclaw_agent::workspace_dir(&state.config, &state.paths, home.as_deref());
     AgentsListPayload {
         default_id: AGENT_ID.into(),
@@ -1743,7 +1744,7 @@ fn on_run_event(shared: &Arc<Mutex<RunStream>>, event: ChatEvent) {
         } => {
             s.flush();
             let now = now_ms();
-            let home = s.state.var("HOME").map(std::path::PathBuf::from);
+            let home = s.state.env.get(vars::HOME).map(std::path::PathBuf::from);
             let cwd =
                 openclaw_agent::workspace_dir(&s.state.config, &s.state.paths, home.as_deref());
             let requested = ExecApprovalRequested {

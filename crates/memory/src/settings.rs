@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use openclaw_config::{ApiKind, EnvLookup, MemorySearchConfig, OpenClawConfig};
+use openclaw_config::{ApiKind, Env, MemorySearchConfig, OpenClawConfig};
 use openclaw_llm::{Endpoint, DEFAULT_EMBED_TIMEOUT};
 
 /// Results `memory_search` returns unless the call asks for another number.
@@ -71,7 +71,7 @@ pub const ADD_EMBEDDING_MODEL_HINT: &str = "`ollama pull nomic-embed-text`, then
 
 /// The memory search settings of `config`: `memory.search`, else the older
 /// `agents.defaults.memorySearch`.
-pub fn resolve_settings(config: &OpenClawConfig, env: EnvLookup<'_>) -> MemorySettings {
+pub fn resolve_settings(config: &OpenClawConfig, env: &Env) -> MemorySettings {
     let raw = config
         .memory
         .search
@@ -117,7 +117,7 @@ pub fn resolve_settings(config: &OpenClawConfig, env: EnvLookup<'_>) -> MemorySe
 fn embedding(
     config: &OpenClawConfig,
     raw: &MemorySearchConfig,
-    env: EnvLookup<'_>,
+    env: &Env,
 ) -> Result<EmbeddingSettings, String> {
     let provider = raw
         .provider
@@ -196,13 +196,13 @@ fn embedding(
 }
 
 /// A key given as the name of an environment variable (`OPENAI_API_KEY`) is read from it.
-fn resolve_key(key: &str, env: EnvLookup<'_>) -> String {
+fn resolve_key(key: &str, env: &Env) -> String {
     let looks_like_var = !key.is_empty()
         && key
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && key.contains('_');
-    match looks_like_var.then(|| env(key)).flatten() {
+    match looks_like_var.then(|| env.get(key)).flatten() {
         Some(value) => value,
         None => key.to_owned(),
     }
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn without_a_model_it_is_keyword_only_and_says_how_to_fix_it() {
-        let none = |_: &str| None;
+        let none = Env::default();
         let s = resolve_settings(&OpenClawConfig::default(), &none);
         assert!(s.enabled && s.embedding.is_none());
         assert!(s
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn an_ollama_model_uses_ollama_host_and_the_configured_weights() {
-        let env = |k: &str| (k == "OLLAMA_HOST").then(|| "127.0.0.1:4321".to_owned());
+        let env = Env::from_vars([(openclaw_config::vars::OLLAMA_HOST, "127.0.0.1:4321")]);
         let s = resolve_settings(
             &config(serde_json::json!({"memory": {"search": {
                 "model": "all-minilm:l6-v2",
@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_older_agents_defaults_spelling_and_a_custom_provider_work() {
-        let none = |_: &str| None;
+        let none = Env::default();
         let s = resolve_settings(
             &config(serde_json::json!({
                 "models": {"providers": {"gpu": {"baseUrl": "http://gpu:8080/v1", "api": "openai-completions", "apiKey": "k"}}},

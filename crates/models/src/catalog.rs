@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use openclaw_config::{
-    ApiKind, AuthProfile, Cost, EnvLookup, InputKind, OpenClawConfig, ProviderConfig,
+    vars, ApiKind, AuthProfile, Cost, Env, InputKind, OpenClawConfig, ProviderConfig,
 };
 
 use crate::discovery::{
@@ -54,11 +54,12 @@ impl ApiKeySource {
     }
 
     /// The key to send now.
-    pub fn resolve(&self, env: EnvLookup<'_>) -> Option<String> {
+    pub fn resolve(&self, env: &Env) -> Option<String> {
         match self {
             ApiKeySource::Literal(k) => Some(k.clone()),
-            ApiKeySource::EnvVar(name) => env(name)
-                .filter(|v| !v.is_empty())
+            ApiKeySource::EnvVar(name) => env
+                .non_empty(name)
+                .map(str::to_string)
                 .or_else(|| Some(name.clone())),
             ApiKeySource::Profile { key, .. } => key.clone(),
         }
@@ -152,7 +153,7 @@ pub struct CatalogSources<'a> {
     pub config: &'a OpenClawConfig,
     /// The `ollama` auth profile, if any.
     pub ollama_profile: Option<AuthProfile>,
-    pub env: EnvLookup<'a>,
+    pub env: &'a Env,
 }
 
 /// Knobs of [`build_catalog`].
@@ -184,7 +185,7 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
 
     let ollama_entry = config.models.providers.get(OLLAMA);
     let ollama_base = ollama_native_base(config, env);
-    let env_key = env("OLLAMA_API_KEY").filter(|v| !v.is_empty());
+    let env_key = env.non_empty(vars::OLLAMA_API_KEY);
 
     for (id, entry) in &config.models.providers {
         if id == OLLAMA && entry.models.is_none() {
@@ -198,7 +199,7 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
             // "If OLLAMA_API_KEY is set, you can omit apiKey in the provider entry."
             info.api_key = env_key
                 .as_ref()
-                .map(|_| ApiKeySource::EnvVar("OLLAMA_API_KEY".to_string()))
+                .map(|_| ApiKeySource::EnvVar(vars::OLLAMA_API_KEY.to_string()))
                 .or_else(|| sources.ollama_profile.as_ref().map(profile_key));
         }
         for def in entry.models.iter().flatten() {
@@ -228,7 +229,7 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
         .or_else(|| {
             env_key
                 .as_ref()
-                .map(|_| ApiKeySource::EnvVar("OLLAMA_API_KEY".to_string()))
+                .map(|_| ApiKeySource::EnvVar(vars::OLLAMA_API_KEY.to_string()))
         })
         .or_else(|| sources.ollama_profile.as_ref().map(profile_key));
 
@@ -281,7 +282,7 @@ pub async fn build_catalog(sources: &CatalogSources<'_>, options: &CatalogOption
 /// entry's `baseUrl` without its `/v1`, else `OLLAMA_HOST` read as Ollama reads it, else
 /// `http://127.0.0.1:11434`. Everything that talks to Ollama's own API (`/api/tags`,
 /// `/api/pull`, …) uses this, so `models pull` and `onboard` look where discovery looks.
-pub fn ollama_native_base(config: &OpenClawConfig, env: EnvLookup<'_>) -> String {
+pub fn ollama_native_base(config: &OpenClawConfig, env: &Env) -> String {
     config
         .models
         .providers
@@ -289,9 +290,9 @@ pub fn ollama_native_base(config: &OpenClawConfig, env: EnvLookup<'_>) -> String
         .and_then(|e| e.base_url.as_deref())
         .map(native_base)
         .or_else(|| {
-            env("OLLAMA_HOST")
+            env.get_str(vars::OLLAMA_HOST)
                 .filter(|h| !h.trim().is_empty())
-                .map(|h| base_from_ollama_host(&h))
+                .map(base_from_ollama_host)
         })
         .unwrap_or_else(|| DEFAULT_OLLAMA_BASE.to_string())
 }
@@ -302,7 +303,7 @@ pub fn ollama_native_base(config: &OpenClawConfig, env: EnvLookup<'_>) -> String
 pub fn ollama_api_key(
     config: &OpenClawConfig,
     profile: Option<&AuthProfile>,
-    env: EnvLookup<'_>,
+    env: &Env,
 ) -> Option<String> {
     config
         .models
@@ -311,7 +312,7 @@ pub fn ollama_api_key(
         .and_then(|e| e.api_key.as_deref())
         .map(ApiKeySource::from_config)
         .and_then(|k| k.resolve(env))
-        .or_else(|| env("OLLAMA_API_KEY").filter(|v| !v.is_empty()))
+        .or_else(|| env.non_empty(vars::OLLAMA_API_KEY).map(str::to_string))
         .or_else(|| profile.and_then(|p| p.key.clone()))
 }
 
@@ -434,7 +435,7 @@ mod tests {
             ApiKeySource::from_config("ollama-local"),
             ApiKeySource::Literal("ollama-local".into())
         );
-        let env = |k: &str| (k == "MY_KEY").then(|| "secret".to_string());
+        let env = Env::from_vars([("MY_KEY", "secret")]);
         assert_eq!(
             ApiKeySource::EnvVar("MY_KEY".into())
                 .resolve(&env)

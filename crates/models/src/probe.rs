@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use openclaw_config::{ApiKind, EnvLookup};
+use openclaw_config::{ApiKind, Env};
 
 use crate::catalog::ProviderInfo;
 use crate::discovery::{describe_transport_error, http_client};
@@ -21,11 +21,7 @@ pub enum ProbeResult {
 }
 
 /// GETs the provider's model list (`/models` on the OpenAI wire, `/api/tags` natively).
-pub async fn probe_provider(
-    info: &ProviderInfo,
-    env: EnvLookup<'_>,
-    timeout: Duration,
-) -> ProbeResult {
+pub async fn probe_provider(info: &ProviderInfo, env: &Env, timeout: Duration) -> ProbeResult {
     let Some(base) = info.base_url.as_deref() else {
         return ProbeResult::NotConfigured;
     };
@@ -113,10 +109,7 @@ pub struct ContextMismatch {
 /// Loaded Ollama models that run with less context than the catalog says. Only
 /// meaningful over the OpenAI-compatible API, where Ollama ignores the requested context and
 /// truncates prompts silently; empty for the native API (which sends `num_ctx`).
-pub async fn context_mismatches(
-    catalog: &crate::Catalog,
-    env: EnvLookup<'_>,
-) -> Vec<ContextMismatch> {
+pub async fn context_mismatches(catalog: &crate::Catalog, env: &Env) -> Vec<ContextMismatch> {
     let Some(provider) = catalog.provider(crate::OLLAMA) else {
         return Vec::new();
     };

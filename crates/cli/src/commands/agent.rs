@@ -150,12 +150,12 @@ pub fn thinking_level(t: ThinkingArg) -> ThinkingLevel {
 /// Config + catalog → a ready agent (fallback chain, workspace, exec policy).
 pub fn build_agent(ctx: &Context, loaded: &LoadedConfig, model: Option<&str>) -> Result<Agent> {
     let catalog = ctx.catalog(loaded, None)?;
-    let env = |k: &str| ctx.var(k);
+    let env = &ctx.env;
     let assembled = assemble_agent(
         &catalog,
         &loaded.config,
         &ctx.paths,
-        &env,
+        env,
         model,
         Box::new(TerminalApprover),
     )?;

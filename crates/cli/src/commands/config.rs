@@ -77,8 +77,8 @@ pub fn run(ctx: &Context, cmd: ConfigCommand) -> Result<Exit> {
 
 fn validate(ctx: &Context, json: bool) -> Result<Exit> {
     let file = &ctx.paths.config_file;
-    let env = |k: &str| ctx.var(k);
-    let result = openclaw_config::load(file, &env);
+    let env = &ctx.env;
+    let result = openclaw_config::load(file, env);
     if json {
         let (valid, exists, errors, warnings) = match &result {
             Ok(l) => (true, l.exists, Vec::new(), l.warnings.clone()),

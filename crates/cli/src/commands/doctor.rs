@@ -125,11 +125,11 @@ pub fn run_checks(ctx: &Context, fix: bool) -> Result<DoctorReport> {
 
 fn checks(ctx: &Context) -> Result<DoctorReport> {
     let mut out = Vec::new();
-    let env = |k: &str| ctx.var(k);
+    let env = &ctx.env;
     let file = ctx.show_path(&ctx.paths.config_file);
 
     // 1. The config.
-    let loaded = match openclaw_config::load(&ctx.paths.config_file, &env) {
+    let loaded = match openclaw_config::load(&ctx.paths.config_file, env) {
         Ok(l) => {
             let title = if l.exists {
                 format!("config {file} is valid")
@@ -174,7 +174,7 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     out.push(sandbox_check(&loaded.config.tools.exec));
 
     // 3b. Memory search: hybrid with an embedding model that answers, else keyword-only.
-    out.push(memory_check(&loaded.config, &env)?);
+    out.push(memory_check(&loaded.config, env)?);
 
     // 4. Providers, Ollama first.
     let catalog = ctx.catalog(&loaded, None)?;
@@ -191,7 +191,7 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
             timeout_seconds: None,
             source: ProviderSource::Discovered,
         },
-        &env,
+        env,
         Duration::from_secs(3),
     ));
     let ollama_used = catalog.provider(OLLAMA).is_some()
@@ -204,7 +204,7 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
         .iter()
         .filter(|p| p.source == ProviderSource::Explicit)
     {
-        let probe = rt.block_on(probe_provider(p, &env, Duration::from_secs(3)));
+        let probe = rt.block_on(probe_provider(p, env, Duration::from_secs(3)));
         out.push(provider_check(p, &probe, &catalog));
     }
 
@@ -212,7 +212,7 @@ fn checks(ctx: &Context) -> Result<DoctorReport> {
     out.extend(selection_checks(&catalog, &selection));
 
     // 6. Effective context vs catalog.
-    let mismatches = rt.block_on(context_mismatches(&catalog, &env));
+    let mismatches = rt.block_on(context_mismatches(&catalog, env));
     if !mismatches.is_empty() {
         let lines: Vec<String> = mismatches
             .iter()
@@ -272,7 +272,7 @@ fn sandbox_check(exec: &openclaw_config::ExecConfig) -> Check {
 /// why) otherwise.
 fn memory_check(
     config: &openclaw_config::OpenClawConfig,
-    env: openclaw_config::EnvLookup<'_>,
+    env: &openclaw_config::Env,
 ) -> Result<Check> {
     use openclaw_memory::Embedder;
     let settings = openclaw_memory::resolve_settings(config, env);

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use openclaw_config::LoadedConfig;
+use openclaw_config::{vars, LoadedConfig};
 use openclaw_gateway::settings::{self, gateway_dir};
 use openclaw_gateway::{AppState, AuthMode, GatewayOptions, Limits, TokenSource};
 use serde::{Deserialize, Serialize};
@@ -50,8 +50,8 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let gw = &loaded.config.gateway;
     let addr = settings::listen_addr(gw, args.bind.as_deref(), args.port)?;
-    let env = |k: &str| ctx.var(k);
-    let auth = settings::resolve_auth(gw, &env, &ctx.paths, addr)?;
+    let env = &ctx.env;
+    let auth = settings::resolve_auth(gw, env, &ctx.paths, addr)?;
     let allowed_origins = allowed_origins(&loaded);
     openclaw_gateway::raise_fd_limit();
     // A few workers: the work is mostly waiting on sockets, but a turn ends with an fsync of
@@ -60,7 +60,8 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<Exit> {
     // under 1,000 streams on 2 cores). Idle cost is a few KiB per thread.
     // `OPENCLAW_GATEWAY_THREADS` changes it.
     let workers = ctx
-        .var("OPENCLAW_GATEWAY_THREADS")
+        .env
+        .get(vars::OPENCLAW_GATEWAY_THREADS)
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
         .unwrap_or(4);
@@ -89,7 +90,7 @@ fn serve(ctx: &Context, args: GatewayRunArgs) -> Result<Exit> {
         let state = AppState::new(GatewayOptions {
             config: loaded.config.clone(),
             paths: ctx.paths.clone(),
-            env: std::env::vars().collect(),
+            env: ctx.env.clone(),
             auth: auth.mode.clone(),
             bind: local,
             allowed_origins,
@@ -198,14 +199,14 @@ fn allowed_origins(loaded: &LoadedConfig) -> Vec<String> {
 
 /// `--verbose` → info-level logs on stderr; `RUST_LOG` overrides either way.
 fn init_logging(ctx: &Context, verbose: bool) {
-    let filter = match ctx.var("RUST_LOG").filter(|v| !v.trim().is_empty()) {
+    let filter = match ctx.env.get(vars::RUST_LOG).filter(|v| !v.trim().is_empty()) {
         Some(spec) => tracing_subscriber::EnvFilter::new(spec),
         None if verbose => tracing_subscriber::EnvFilter::new(
             "info,openclaw_gateway=debug,hyper=warn,reqwest=warn",
         ),
         None => tracing_subscriber::EnvFilter::new("warn"),
     };
-    let ansi = std::io::stderr().is_terminal() && ctx.var("NO_COLOR").is_none();
+    let ansi = std::io::stderr().is_terminal() && ctx.env.get(vars::NO_COLOR).is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -11,11 +11,12 @@
 //! backslash) is refused with a hint rather than written into a unit that never starts.
 
 use crate::exit::Exit;
+use openclaw_config::vars;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use openclaw_gateway::settings::{gateway_dir, TOKEN_ENV};
+use openclaw_gateway::settings::gateway_dir;
 
 use crate::context::Context;
 use crate::output;
@@ -25,9 +26,13 @@ const UNIT_NAME: &str = "openclaw-gateway.service";
 /// The environment file's name under `<state>/gateway/`.
 const ENV_FILE_NAME: &str = "gateway.env";
 /// Where files and servers are: safe to show, so they stay in the unit.
-const LOCATION_VARS: [&str; 3] = ["OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OLLAMA_HOST"];
+const LOCATION_VARS: [&str; 3] = [
+    vars::OPENCLAW_STATE_DIR,
+    vars::OPENCLAW_CONFIG_PATH,
+    vars::OLLAMA_HOST,
+];
 /// Keys and tokens the gateway reads from its environment.
-const SECRET_VARS: [&str; 2] = ["OLLAMA_API_KEY", TOKEN_ENV];
+const SECRET_VARS: [&str; 2] = [vars::OLLAMA_API_KEY, vars::OPENCLAW_GATEWAY_TOKEN];
 /// The first lines of the environment file we write (recognised and replaced on a rewrite).
 const ENV_FILE_HEADER: [&str; 3] = [
     "# Environment of the openclaw gateway service (EnvironmentFile= of openclaw-gateway.service).",
@@ -59,10 +64,15 @@ pub fn install(ctx: &Context, print: bool, port: Option<u16>) -> Result<Exit> {
         }
     );
     let config_home = ctx
-        .var("XDG_CONFIG_HOME")
+        .env
+        .get(vars::XDG_CONFIG_HOME)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| ctx.var("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .or_else(|| {
+            ctx.env
+                .get(vars::HOME)
+                .map(|h| PathBuf::from(h).join(".config"))
+        })
         .context("neither XDG_CONFIG_HOME nor HOME is set")?;
     let dir = config_home.join("systemd").join("user");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -89,16 +99,20 @@ struct Secrets {
 /// variable the config file reads with `${VAR}` (`apiKey: "${OPENAI_API_KEY}"`).
 fn secret_values(ctx: &Context) -> Secrets {
     let mut names: BTreeSet<String> = SECRET_VARS.iter().map(|s| s.to_string()).collect();
-    if ctx.var("OLLAMA_HOST").is_some_and(|h| h.contains('@')) {
-        names.insert("OLLAMA_HOST".into());
+    if ctx
+        .env
+        .get(vars::OLLAMA_HOST)
+        .is_some_and(|h| h.contains('@'))
+    {
+        names.insert(vars::OLLAMA_HOST.into());
     }
     let referenced = config_variables(&ctx.paths.config_file);
     names.extend(referenced.iter().cloned());
     let mut set = Vec::new();
     let mut missing = Vec::new();
     for name in names {
-        match ctx.var(&name).filter(|v| !v.is_empty()) {
-            Some(value) => set.push((name, value)),
+        match ctx.env.non_empty(&name) {
+            Some(value) => set.push((name.clone(), value.to_string())),
             None if referenced.contains(&name) => missing.push(name),
             None => {}
         }
@@ -120,16 +134,11 @@ fn config_variables(path: &Path) -> BTreeSet<String> {
     };
     let mut strings = Vec::new();
     collect_strings(&root, &mut strings);
-    // The config's own `${VAR}` parser, asked to substitute: it names every variable it needs.
-    let seen = std::cell::RefCell::new(BTreeSet::new());
-    let record = |name: &str| {
-        seen.borrow_mut().insert(name.to_string());
-        Some(String::new())
-    };
-    for s in strings {
-        let _ = openclaw_config::substitute(s, &record);
-    }
-    seen.into_inner()
+    // The config's own `${VAR}` parser names them.
+    strings
+        .into_iter()
+        .flat_map(openclaw_config::variables_in)
+        .collect()
 }
 
 fn collect_strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
@@ -165,14 +174,14 @@ fn unit_text(
     let mut environment = String::new();
     for name in LOCATION_VARS {
         let value = match name {
-            "OPENCLAW_STATE_DIR" if ctx.var(name).is_some_and(|v| !v.is_empty()) => {
+            vars::OPENCLAW_STATE_DIR if ctx.env.non_empty(name).is_some() => {
                 path_text(&absolute(&ctx.paths.state_dir)?)?
             }
-            "OPENCLAW_CONFIG_PATH" if ctx.var(name).is_some_and(|v| !v.is_empty()) => {
+            vars::OPENCLAW_CONFIG_PATH if ctx.env.non_empty(name).is_some() => {
                 path_text(&absolute(&ctx.paths.config_file)?)?
             }
-            "OLLAMA_HOST" => match ctx.var(name).filter(|v| !v.is_empty() && !v.contains('@')) {
-                Some(v) => v,
+            vars::OLLAMA_HOST => match ctx.env.non_empty(name).filter(|v| !v.contains('@')) {
+                Some(v) => v.to_string(),
                 None => continue,
             },
             _ => continue,

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use openclaw_config::DEFAULT_AGENT_ID;
+use openclaw_config::{vars, DEFAULT_AGENT_ID};
 use openclaw_memory::{
     Embedder, IndexStatus, MemoryIndex, MemorySettings, SearchHit, SearchMode, SyncProgress,
     SyncReport,
@@ -23,9 +23,9 @@ use crate::output::{self, paint, BOLD, DIM, GOOD};
 
 pub fn run(ctx: &Context, cmd: MemoryCommand) -> Result<Exit> {
     let loaded = ctx.load_config()?;
-    let env = |k: &str| ctx.var(k);
-    let settings = openclaw_memory::resolve_settings(&loaded.config, &env);
-    let home = ctx.var("HOME").map(std::path::PathBuf::from);
+    let env = &ctx.env;
+    let settings = openclaw_memory::resolve_settings(&loaded.config, env);
+    let home = ctx.env.get(vars::HOME).map(std::path::PathBuf::from);
     let workspace = openclaw_agent::workspace_dir(&loaded.config, &ctx.paths, home.as_deref());
     let index_path = openclaw_memory::index_path(&ctx.paths.state_dir, DEFAULT_AGENT_ID);
     let memory = Memory {

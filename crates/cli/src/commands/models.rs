@@ -156,7 +156,7 @@ fn model_rows(
     selection: &Selection,
     only_provider: Option<&str>,
 ) -> Vec<ModelRow> {
-    let env = |k: &str| ctx.var(k);
+    let env = &ctx.env;
     let mut rows: Vec<ModelRow> = catalog
         .models
         .iter()
@@ -178,7 +178,7 @@ fn model_rows(
                 max_tokens: Some(m.max_tokens),
                 cost: Some(m.cost),
                 local: Some(provider.is_some_and(ProviderInfo::is_local)),
-                available: provider.is_some_and(|p| auth_state(p, &env) != AuthState::Missing),
+                available: provider.is_some_and(|p| auth_state(p, env) != AuthState::Missing),
                 tags,
                 missing: false,
             }
@@ -270,7 +270,7 @@ enum AuthState {
     Missing,
 }
 
-fn auth_state(p: &ProviderInfo, env: openclaw_config::EnvLookup<'_>) -> AuthState {
+fn auth_state(p: &ProviderInfo, env: &openclaw_config::Env) -> AuthState {
     match p.api_key.as_ref().and_then(|k| k.resolve(env)) {
         Some(_) => AuthState::Present,
         None if p.is_local() => AuthState::NotNeeded,
@@ -452,8 +452,8 @@ struct AuthJson {
 
 /// Loaded Ollama models that run with less context than the catalog says.
 fn context_warnings(ctx: &Context, catalog: &Catalog) -> Result<Vec<String>> {
-    let env = |k: &str| ctx.var(k);
-    let found = runtime()?.block_on(openclaw_models::context_mismatches(catalog, &env));
+    let env = &ctx.env;
+    let found = runtime()?.block_on(openclaw_models::context_mismatches(catalog, env));
     Ok(found.iter().map(ToString::to_string).collect())
 }
 
@@ -474,7 +474,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     let catalog = ctx.catalog(&loaded, None)?;
-    let env = |k: &str| ctx.var(k);
+    let env = &ctx.env;
     let probe_timeout = Duration::from_secs(3);
     let probes: Vec<ProbeResult> = runtime()?.block_on(async {
         let futures = catalog.providers.iter().map(|p| async {
@@ -486,7 +486,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
                 (ProviderSource::Discovered, DiscoveryOutcome::Failed(e)) => {
                     ProbeResult::Unreachable(e.to_string())
                 }
-                _ => probe_provider(p, &env, probe_timeout).await,
+                _ => probe_provider(p, env, probe_timeout).await,
             }
         });
         // All at once: a slow or unreachable provider costs its own timeout, not everyone's.
@@ -507,7 +507,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<Exit> {
             api: p.api.as_str(),
             auth: AuthJson {
                 source: p.api_key.as_ref().map(|k| k.describe()),
-                present: auth_state(p, &env) == AuthState::Present,
+                present: auth_state(p, env) == AuthState::Present,
             },
             reachable: matches!(probe, ProbeResult::Reachable { .. }),
             authenticated: match probe {
@@ -570,7 +570,7 @@ fn print_status(
     probes: &[ProbeResult],
     default_in_catalog: Option<bool>,
 ) {
-    let env = |k: &str| ctx.var(k);
+    let env = &ctx.env;
     let config_note = if loaded.exists {
         String::new()
     } else {
@@ -631,7 +631,7 @@ fn print_status(
             ProviderSource::Explicit => "explicit",
             ProviderSource::Discovered => "discovered",
         };
-        let auth = match (p.api_key.as_ref(), auth_state(p, &env)) {
+        let auth = match (p.api_key.as_ref(), auth_state(p, env)) {
             (Some(k), _) => k.describe(),
             (None, AuthState::NotNeeded) => "none needed (local)".to_string(),
             (None, _) => paint(BAD, "missing"),

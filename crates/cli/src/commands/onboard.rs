@@ -17,7 +17,9 @@ use crate::exit::Exit;
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{anyhow, bail, Result};
-use openclaw_config::{AuthProfiles, ConfigEditor, ConfigPath, LoadedConfig, DEFAULT_AGENT_ID};
+use openclaw_config::{
+    vars, AuthProfiles, ConfigEditor, ConfigPath, LoadedConfig, DEFAULT_AGENT_ID,
+};
 use openclaw_models::discovery::{discover_ollama_models, DiscoveryError};
 use openclaw_models::ollama_host::{base_from_ollama_host, native_base};
 use openclaw_models::{
@@ -231,8 +233,8 @@ fn initial_base(
     if let Some(url) = flag {
         return Ok((parse_base_url(url)?, "--base-url".to_string()));
     }
-    let env = |k: &str| ctx.var(k);
-    let base = openclaw_models::ollama_native_base(&loaded.config, &env);
+    let env = &ctx.env;
+    let base = openclaw_models::ollama_native_base(&loaded.config, env);
     let source = if loaded
         .config
         .models
@@ -241,7 +243,11 @@ fn initial_base(
         .is_some_and(|e| e.base_url.is_some())
     {
         "from models.providers.ollama.baseUrl".to_string()
-    } else if ctx.var("OLLAMA_HOST").is_some_and(|h| !h.trim().is_empty()) {
+    } else if ctx
+        .env
+        .get(vars::OLLAMA_HOST)
+        .is_some_and(|h| !h.trim().is_empty())
+    {
         "from OLLAMA_HOST".to_string()
     } else {
         "Ollama's default address; set OLLAMA_HOST or pass --base-url to look elsewhere".to_string()

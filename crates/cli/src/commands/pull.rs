@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use openclaw_config::LoadedConfig;
+use openclaw_config::{vars, LoadedConfig};
 use openclaw_models::{
     ollama_api_key, ollama_native_base, pull_ollama_model, same_model, DiscoveryOutcome,
     LayerProgress, ModelRef, PullEvent, PullRequest, SkipReason, OLLAMA,
@@ -68,7 +68,7 @@ impl OllamaTarget {
     /// From the config entry, `OLLAMA_HOST`, `OLLAMA_API_KEY` and the auth profile; `base`
     /// overrides where Ollama is looked for.
     pub fn resolve(ctx: &Context, loaded: &LoadedConfig, base: Option<String>) -> Self {
-        let env = |k: &str| ctx.var(k);
+        let env = &ctx.env;
         let profile = ctx.auth_profiles().and_then(|p| p.for_provider(OLLAMA));
         let headers = loaded
             .config
@@ -83,8 +83,8 @@ impl OllamaTarget {
             })
             .unwrap_or_default();
         Self {
-            base: base.unwrap_or_else(|| ollama_native_base(&loaded.config, &env)),
-            api_key: ollama_api_key(&loaded.config, profile.as_ref(), &env),
+            base: base.unwrap_or_else(|| ollama_native_base(&loaded.config, env)),
+            api_key: ollama_api_key(&loaded.config, profile.as_ref(), env),
             headers,
         }
     }
@@ -185,10 +185,8 @@ fn restore_default_ctrl_c() {
 
 /// `OPENCLAW_PULL_IDLE_TIMEOUT` (seconds), else the library default.
 fn idle_timeout(ctx: &Context) -> Duration {
-    ctx.var("OPENCLAW_PULL_IDLE_TIMEOUT")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
+    ctx.env
+        .seconds(vars::OPENCLAW_PULL_IDLE_TIMEOUT)
         .unwrap_or(openclaw_models::pull::DEFAULT_PULL_IDLE_TIMEOUT)
 }
 

@@ -40,9 +40,7 @@ async fn a_client_tool_round_trip_on_a_real_model() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let mut options = f.options(addr, Limits::default());
-    options
-        .env
-        .insert("OLLAMA_HOST".into(), backend.host().to_string());
+    options.env = options.env.with("OLLAMA_HOST", backend.host());
     options.config =
         serde_json::from_value(json!({"agents": {"defaults": {"model": {"primary": MODEL}}}}))
             .unwrap();
