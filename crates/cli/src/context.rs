@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use openclaw_config::{vars, AuthProfiles, Env, LoadedConfig, StatePaths, DEFAULT_AGENT_ID};
-use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources};
+use openclaw_models::{assemble_catalog, Catalog};
 
 use crate::output;
 
@@ -61,30 +61,25 @@ impl Context {
 
     /// Per-request timeout of Ollama discovery (`OPENCLAW_DISCOVERY_TIMEOUT`, seconds).
     pub fn discovery_timeout(&self) -> Duration {
-        self.env
-            .seconds(vars::OPENCLAW_DISCOVERY_TIMEOUT)
-            .unwrap_or(openclaw_models::discovery::DEFAULT_TIMEOUT)
+        openclaw_models::discovery_timeout(&self.env)
     }
 
     /// Builds the model catalog (runs discovery), with a spinner on a terminal.
     pub fn catalog(&self, loaded: &LoadedConfig, only_provider: Option<String>) -> Result<Catalog> {
-        let profile = self
-            .auth_profiles()
-            .and_then(|p| p.for_provider(openclaw_models::OLLAMA));
-        let env = &self.env;
-        let sources = CatalogSources {
-            config: &loaded.config,
-            ollama_profile: profile,
-            env,
-        };
-        let options = CatalogOptions {
-            discovery_timeout: self.discovery_timeout(),
-            only_provider,
-            ..CatalogOptions::default()
-        };
-        let _spinner = output::Spinner::start("Discovering Ollama models…");
         let runtime = runtime()?;
-        Ok(runtime.block_on(build_catalog(&sources, &options)))
+        let assembled = {
+            let _spinner = output::Spinner::start("Discovering Ollama models…");
+            runtime.block_on(assemble_catalog(
+                &loaded.config,
+                &self.paths,
+                &self.env,
+                only_provider,
+            ))
+        };
+        if let Some(e) = assembled.auth_profiles_error {
+            output::warn(e);
+        }
+        Ok(assembled.catalog)
     }
 }
 

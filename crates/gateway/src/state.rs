@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use openclaw_config::{vars, AuthProfiles, Env, OpenClawConfig, StatePaths, DEFAULT_AGENT_ID};
-use openclaw_models::{build_catalog, Catalog, CatalogOptions, CatalogSources, Selection};
+use openclaw_config::{Env, OpenClawConfig, StatePaths, DEFAULT_AGENT_ID};
+use openclaw_models::{assemble_catalog, Catalog, Selection};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::approvals::ExecApprovals;
@@ -216,47 +216,14 @@ impl AppState {
         catalog
     }
 
-    /// Runs discovery. The catalog builder borrows a non-`Sync` environment lookup across
-    /// awaits, so it runs on a small runtime of its own, on a blocking thread.
+    /// Runs discovery, as every command does.
     async fn build_catalog(&self) -> Catalog {
-        let config = self.config.clone();
-        let env = self.env.clone();
-        let profile_path = self.paths.auth_profiles(DEFAULT_AGENT_ID);
-        let discovery_timeout = self
-            .env
-            .seconds(vars::OPENCLAW_DISCOVERY_TIMEOUT)
-            .unwrap_or(openclaw_models::discovery::DEFAULT_TIMEOUT);
-        let build = move || {
-            let profile = AuthProfiles::load(&profile_path)
-                .ok()
-                .and_then(|p| p.for_provider(openclaw_models::OLLAMA));
-            let sources = CatalogSources {
-                config: &config,
-                ollama_profile: profile,
-                env: &env,
-            };
-            let options = CatalogOptions {
-                discovery_timeout,
-                ..CatalogOptions::default()
-            };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            Ok::<Catalog, String>(runtime.block_on(build_catalog(&sources, &options)))
-        };
-        let why = match tokio::task::spawn_blocking(build).await {
-            Ok(Ok(catalog)) => return catalog,
-            Ok(Err(e)) => e,
-            Err(e) => e.to_string(),
-        };
-        tracing::error!("cannot build the model catalog: {why}");
-        Catalog {
-            providers: Vec::new(),
-            models: Vec::new(),
-            discovery: openclaw_models::DiscoveryOutcome::NotEnabled,
-            ollama_base: String::new(),
+        let assembled = assemble_catalog(&self.config, &self.paths, &self.env, None).await;
+        // A broken auth-profiles file counts as empty, as for every command; the log says why.
+        if let Some(e) = assembled.auth_profiles_error {
+            tracing::warn!("{e}");
         }
+        assembled.catalog
     }
 
     /// The lock of one session's transcript: one run at a time per session.

@@ -3,6 +3,7 @@
 //! Explicit `models.providers.*` entries come from the config; the implicit Ollama provider is
 //! discovered live from Ollama's `/api/tags` and `/api/show` (see [`discovery`]).
 
+mod assembly;
 mod catalog;
 pub mod discovery;
 mod model_ref;
@@ -11,6 +12,7 @@ mod probe;
 pub mod pull;
 mod selection;
 
+pub use assembly::{assemble_catalog, discovery_timeout, AssembledCatalog};
 pub use catalog::*;
 pub use discovery::{
     DiscoveredModel, DiscoveryError, DiscoveryReport, DiscoveryRequest, SkipReason, SkippedModel,
