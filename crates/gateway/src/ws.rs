@@ -2001,6 +2001,36 @@ mod tests {
     use crate::protocol::ErrorCode;
 
     #[test]
+    fn agents_list_reports_the_configured_thinking_default_as_one_of_the_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_with = |level: Option<openclaw_config::ThinkingLevel>| {
+            let mut config = openclaw_config::OpenClawConfig::default();
+            config.agents.defaults.thinking_default = level;
+            crate::AppState::new(crate::GatewayOptions {
+                config,
+                paths: openclaw_config::StatePaths::in_dir(dir.path()),
+                env: openclaw_config::Env::default(),
+                auth: crate::AuthMode::None,
+                bind: "127.0.0.1:1".parse().unwrap(),
+                allowed_origins: Vec::new(),
+                limits: crate::Limits::default(),
+            })
+        };
+        let shown = |level| {
+            let list = agents_list(&state_with(level));
+            let agent = &list.agents[0];
+            assert!(agent.thinking_options.contains(&agent.thinking_default));
+            agent.thinking_default.clone()
+        };
+        assert_eq!(shown(None), "off");
+        assert_eq!(
+            shown(Some(openclaw_config::ThinkingLevel::Medium)),
+            "medium"
+        );
+        assert_eq!(shown(Some(openclaw_config::ThinkingLevel::XHigh)), "high");
+    }
+
+    #[test]
     fn request_frames() {
         let r = parse_request(r#"{"type":"req","id":"1","method":"health"}"#).unwrap();
         assert_eq!(r.method, "health");
