@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
         let again = Document::parse(out.as_str(), "f")
             .unwrap_or_else(|e| panic!("set produced text that does not parse ({e}):\n{out}"));
         let got = edit::get(&again, &path).map(|n| n.to_value());
-        assert_eq!(got.as_ref(), Some(&value), "set then get differs:\n{text}\n---\n{out}");
+        assert_eq!(
+            got.as_ref(),
+            Some(&value),
+            "set then get differs:\n{text}\n---\n{out}"
+        );
     } else {
         let Ok(out) = edit::unset(&doc, &path) else {
             return;
@@ -51,7 +55,9 @@ fuzz_target!(|data: &[u8]| {
         let again = Document::parse(out.as_str(), "f")
             .unwrap_or_else(|e| panic!("unset produced text that does not parse ({e}):\n{out}"));
         // A key that appeared once in its object is gone afterwards.
-        let (Some(Segment::Key(last)), parents) = (path.segments().last(), path.segments().len() - 1) else {
+        let (Some(Segment::Key(last)), parents) =
+            (path.segments().last(), path.segments().len() - 1)
+        else {
             return;
         };
         let parent_path = &path.segments()[..parents];
@@ -61,7 +67,10 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Some(NodeKind::Object(members)) = node.map(|n| &n.kind) {
             if members.iter().filter(|m| &m.key == last).count() == 1 {
-                assert!(edit::get(&again, &path).is_none(), "unset left the key:\n{text}\n---\n{out}");
+                assert!(
+                    edit::get(&again, &path).is_none(),
+                    "unset left the key:\n{text}\n---\n{out}"
+                );
             }
         }
     }
@@ -69,7 +78,9 @@ fuzz_target!(|data: &[u8]| {
 
 fn child<'a>(node: &'a openclaw_config::Node, seg: &Segment) -> Option<&'a openclaw_config::Node> {
     match (seg, &node.kind) {
-        (Segment::Key(k), NodeKind::Object(members)) => members.iter().rev().find(|m| &m.key == k).map(|m| &m.value),
+        (Segment::Key(k), NodeKind::Object(members)) => {
+            members.iter().rev().find(|m| &m.key == k).map(|m| &m.value)
+        }
         (Segment::Index(i), NodeKind::Array(items)) => items.get(*i),
         _ => None,
     }

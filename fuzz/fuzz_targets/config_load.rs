@@ -7,15 +7,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openclaw_config::{check, schema, ConfigError, Document, OpenClawConfig, Severity};
+use openclaw_config::{
+    check, schema, variables_in, ConfigError, Document, Env, OpenClawConfig, Severity,
+};
 
-/// Some variables are set (one to text that needs escaping), some are not.
-fn env(name: &str) -> Option<String> {
-    match name.len() % 3 {
-        0 => None,
-        1 => Some(format!("value-of-{name}")),
-        _ => Some("\"q\" \\ ${NOT_AGAIN} \u{2028}".to_owned()),
-    }
+/// Of the variables `text` uses, some are set (one to text that needs escaping), some not.
+fn env(text: &str) -> Env {
+    variables_in(text)
+        .into_iter()
+        .filter_map(|name| match name.len() % 3 {
+            0 => None,
+            1 => Some((name.clone(), format!("value-of-{name}"))),
+            _ => Some((name, "\"q\" \\ ${NOT_AGAIN} \u{2028}".to_owned())),
+        })
+        .collect()
 }
 
 fn located(text: &str, line: usize, column: usize) {
@@ -28,16 +33,29 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match check(text, "f", Some(&env)) {
+    match check(text, "f", Some(&env(text))) {
         Ok(checked) => {
             let _ = checked.document.to_value();
         }
-        Err(ConfigError::Syntax { origin, line, column, .. })
-        | Err(ConfigError::MissingEnvVar { origin, line, column, .. }) => {
+        Err(ConfigError::Syntax {
+            origin,
+            line,
+            column,
+            ..
+        })
+        | Err(ConfigError::MissingEnvVar {
+            origin,
+            line,
+            column,
+            ..
+        }) => {
             assert_eq!(origin, "f");
             located(text, line, column);
         }
-        Err(ConfigError::Invalid { origin, diagnostics }) => {
+        Err(ConfigError::Invalid {
+            origin,
+            diagnostics,
+        }) => {
             assert_eq!(origin, "f");
             assert!(!diagnostics.is_empty());
             for d in &diagnostics {

@@ -19,7 +19,6 @@
 //! - the token never appears in anything sent.
 #![no_main]
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -62,7 +61,7 @@ fn state() -> Arc<AppState> {
         // No provider: nothing is discovered, runs end at once with "no model".
         config: OpenClawConfig::default(),
         paths: StatePaths::in_dir(STATE_DIR.as_path()),
-        env: HashMap::new(),
+        env: openclaw_config::Env::default(),
         auth: AuthMode::Token(TOKEN.to_owned()),
         bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         allowed_origins: Vec::new(),
