@@ -52,6 +52,9 @@ struct Captured {
     stderr_lines: Vec<String>,
     /// stderr reached its end (the process, and anything it started, closed it).
     stderr_closed: bool,
+    /// How many of stdout and stderr reached their end (the process, and anything it
+    /// started, closed them).
+    streams_closed: usize,
 }
 
 type Shared = Arc<(Mutex<Captured>, Condvar)>;
@@ -111,13 +114,11 @@ impl Gateway {
                     changed.notify_all();
                     line.clear();
                 }
-                if is_stderr {
-                    let (lock, changed) = &*output;
-                    lock.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .stderr_closed = true;
-                    changed.notify_all();
-                }
+                let (lock, changed) = &*output;
+                let mut captured = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                captured.streams_closed += 1;
+                captured.stderr_closed |= is_stderr;
+                changed.notify_all();
             });
         }
         Self {
@@ -290,11 +291,11 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        // Its last lines may still be in the pipe.
+        // Its last lines may still be in the pipes: wait until both are read to their end.
         let (lock, changed) = &*self.output;
         let captured = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = changed
-            .wait_timeout_while(captured, Duration::from_secs(5), |c| !c.stderr_closed)
+            .wait_timeout_while(captured, Duration::from_secs(5), |c| c.streams_closed < 2)
             .unwrap_or_else(PoisonError::into_inner);
         status
     }
