@@ -62,12 +62,7 @@ pub fn list_sessions(dir: &Path) -> Vec<SessionInfo> {
             if !valid_session_id(id) {
                 continue;
             }
-            let modified = entry
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_millis() as u64);
+            let modified = modified_ms(&entry);
             found.push((modified, id.to_string(), path));
         }
     }
@@ -97,6 +92,16 @@ pub fn list_sessions(dir: &Path) -> Vec<SessionInfo> {
         .collect()
 }
 
+/// When a directory entry last changed, in ms since the epoch (0 when unknown).
+fn modified_ms(entry: &std::fs::DirEntry) -> u64 {
+    entry
+        .metadata()
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// How many transcripts `dir` holds and the `n` most recently changed (id, modified ms),
 /// newest first: only the directory and file times are read.
 pub fn recent_sessions(dir: &Path, n: usize) -> (usize, Vec<(String, u64)>) {
@@ -110,12 +115,7 @@ pub fn recent_sessions(dir: &Path, n: usize) -> (usize, Vec<(String, u64)>) {
             if !valid_session_id(id) {
                 continue;
             }
-            let modified = entry
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_millis() as u64);
+            let modified = modified_ms(&entry);
             found.push((id.to_string(), modified));
         }
     }
